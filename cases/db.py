@@ -1,0 +1,146 @@
+"""Engines, transactions and schema upgrades for SQLite (the default) and PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
+
+from cases.models import TicketEvent
+
+DEFAULT_URL = "sqlite:///gridbot.db"
+BUSY_TIMEOUT_SECONDS = 30
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def normalize_url(url: str) -> str:
+    """Point ``postgres://`` and ``postgresql://`` URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
+    """An engine for ``url``. SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN IMMEDIATE``."""
+    url = normalize_url(url)
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS}
+    connect_args.update(kwargs.pop("connect_args", {}))
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    in_memory = make_url(url).database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (the documented recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Take the write lock up front: waiting writers queue on busy_timeout instead of failing
+        # with "database is locked" when they upgrade a read lock later.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    _WRITE_LOCKS[engine] = threading.RLock()
+    return engine
+
+
+# SQLite lets one writer in at a time and makes the others sleep-and-retry (busy_timeout), which wastes
+# up to 100 ms per collision. Threads of one process queue on this lock instead and are handed the
+# database the moment it is free. Other processes still meet SQLite's own locking.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error. Objects stay usable after commit."""
+    lock = _WRITE_LOCKS.get(engine)
+    with lock if lock is not None else contextlib.nullcontext():
+        session = Session(engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration pointing at the migrations shipped inside the package."""
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision`` (the latest by default)."""
+    engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    try:
+        _run(engine, lambda config: command.upgrade(config, revision))
+    finally:
+        if isinstance(engine_or_url, str):
+            engine.dispose()
+
+
+def downgrade(engine_or_url: Engine | str, revision: str = "base") -> None:
+    """Undo migrations down to ``revision`` (everything by default)."""
+    engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    try:
+        _run(engine, lambda config: command.downgrade(config, revision))
+    finally:
+        if isinstance(engine_or_url, str):
+            engine.dispose()
+
+
+def _run(engine: Engine, action: Any) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several bot processes may start at once: migrate one at a time.
+            connection.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
+        config.attributes["connection"] = connection
+        action(config)
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or delete a ticket event."""
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _ticket_events_are_append_only(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """ORM guard: ticket events are history and are never updated or deleted."""
+    for obj in session.deleted:
+        if isinstance(obj, TicketEvent):
+            raise AppendOnlyError(f"ticket event {obj.id} cannot be deleted: the history is append-only")
+    for obj in session.dirty:
+        if isinstance(obj, TicketEvent) and session.is_modified(obj):
+            raise AppendOnlyError(f"ticket event {obj.id} cannot be changed: the history is append-only")

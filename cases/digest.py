@@ -1,0 +1,454 @@
+"""Supervisors' daily digest: figures for an area, computed with SQL aggregates, and its delivery.
+
+Definitions (all days are local days in the rules' time zone; ``day`` is the day reported on):
+
+* ``new``: reports created that day (merged duplicates excluded); ``closed``: tickets closed that day.
+* ``open`` / ``overdue``: open or claimed tickets now; overdue = past ``resolve_by`` and not paused.
+* on-time closure rate (按期结案率) over 7 and 30 days ending with ``day``: of the tickets closed in the
+  window, the share resolved (or, if never resolved, closed) by their ``resolve_by``.
+* rework rate (30 days): of the tickets closed in the window, the share reopened at least once.
+* median time to claim / to resolve (7 days): from opening to the claims / resolutions made in the window.
+* per-grid status: **red** if an open ticket is at escalation level >= 2 or the 30-day on-time rate is
+  below 80 %; **amber** if anything is overdue or that rate is below 95 %; **green** otherwise (a grid
+  with nothing closed in 30 days is judged on its overdue tickets alone). The area's own status uses the
+  same rule on its totals.
+* trend: for each of the 30 days ending with ``day``, new and closed that day and the tickets overdue at
+  its end (reconstructed from ``resolve_by`` and when they were resolved; tickets cancelled or merged,
+  and tickets paused right now, are left out).
+
+The sweep sends digests (:func:`run_digests`): from ``digest.at`` local time on, each person holding a
+role named by ``digest.to`` gets one digest per local day about yesterday, for their scope
+(``grid_leader``: leaders of a grid; ``community_leader``: leaders of a community; ``street_supervisor``:
+supervisors of a street; ``district``: supervisors and leaders of the root). Someone with several such
+scopes gets one digest for the broadest (two at the same level: their nearest common area). A
+``DigestLog`` row is inserted first and its unique (person, day) decides, so a digest is sent at most
+once per person per day even with several processes, and a day missed while the bot was down is sent
+once when it comes back later that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, not_, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from cases.clock import as_utc
+from cases.models import DigestLog, Person, Role, RoleAssignment, Status
+from cases.models import Ticket as TicketModel
+from cases.notify import Notice, Notifier
+from cases.rules.schema import Rules
+
+T = TicketModel.__table__  # type: ignore[attr-defined]
+P = Person.__table__  # type: ignore[attr-defined]
+ACTIVE: tuple[str, ...] = (Status.OPEN, Status.CLAIMED)
+RED_LEVEL = 2
+RED_RATE = 0.80
+AMBER_RATE = 0.95
+TREND_DAYS = 30
+MAX_LISTED = 100
+
+
+@dataclass
+class GridRow:
+    """One grid's line in the digest table."""
+
+    grid: str
+    open: int = 0
+    overdue: int = 0
+    max_level: int = 0
+    new: int = 0
+    closed: int = 0
+    closed_30d: int = 0
+    on_time_30d: int = 0
+    on_time_rate_30d: float | None = None
+    status: str = "green"
+
+
+@dataclass
+class OverdueTicket:
+    """An overdue ticket as listed in the digest."""
+
+    id: int
+    number: str
+    category: str
+    area: str | None
+    target: str
+    status: str
+    holder_id: int | None
+    holder_name: str | None
+    level: int
+    age_seconds: int
+    overdue_seconds: int
+
+
+@dataclass
+class TrendPoint:
+    """One day of the 30-day trend."""
+
+    day: date
+    new: int = 0
+    closed: int = 0
+    overdue: int = 0
+
+
+@dataclass
+class Digest:
+    """Everything one digest says about one area."""
+
+    area: str
+    kind: str
+    day: date
+    generated_at: datetime
+    new: int = 0
+    closed: int = 0
+    open: int = 0
+    overdue: int = 0
+    max_level: int = 0
+    closed_7d: int = 0
+    on_time_7d: int = 0
+    on_time_rate_7d: float | None = None
+    closed_30d: int = 0
+    on_time_30d: int = 0
+    on_time_rate_30d: float | None = None
+    reworked_30d: int = 0
+    rework_rate_30d: float | None = None
+    median_claim_seconds: float | None = None
+    median_resolve_seconds: float | None = None
+    status: str = "green"
+    grids: list[GridRow] = field(default_factory=list)
+    overdue_tickets: list[OverdueTicket] = field(default_factory=list)
+    trend: list[TrendPoint] = field(default_factory=list)
+
+    @property
+    def all_clear(self) -> bool:
+        """Nothing overdue in the area."""
+        return self.overdue == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (dates and times in ISO format)."""
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        data["generated_at"] = self.generated_at.isoformat()
+        for point in data["trend"]:
+            point["day"] = point["day"].isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Digest:
+        """The inverse of :meth:`to_dict` (the bot rebuilds a digest from a notice)."""
+        values = dict(data)
+        values["day"] = date.fromisoformat(values["day"])
+        values["generated_at"] = datetime.fromisoformat(values["generated_at"])
+        values["grids"] = [GridRow(**g) for g in values.get("grids", [])]
+        values["overdue_tickets"] = [OverdueTicket(**t) for t in values.get("overdue_tickets", [])]
+        values["trend"] = [
+            TrendPoint(**(t | {"day": date.fromisoformat(t["day"])})) for t in values.get("trend", [])
+        ]
+        return cls(**values)
+
+
+def rag_status(*, max_level: int, overdue: int, on_time_rate: float | None) -> str:
+    """Red / amber / green, by the thresholds in the module docstring."""
+    if max_level >= RED_LEVEL or (on_time_rate is not None and on_time_rate < RED_RATE):
+        return "red"
+    if overdue > 0 or (on_time_rate is not None and on_time_rate < AMBER_RATE):
+        return "amber"
+    return "green"
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def local_midnight(rules: Rules, day: date) -> datetime:
+    """The UTC moment local ``day`` begins."""
+    return datetime.combine(day, time(0), tzinfo=rules.zone).astimezone(UTC)
+
+
+def _area_filter(rules: Rules, area: str) -> ColumnElement[bool]:
+    if area == rules.root:
+        return true()
+    return T.c.area.in_(rules.grids_within(area))
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _seconds(session: Session, later: Any, earlier: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _median(session: Session, expr: Any, condition: ColumnElement[bool]) -> float | None:
+    """Median of ``expr`` over the rows matching ``condition`` (percentile_cont on PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = session.execute(
+            select(func.percentile_cont(0.5).within_group(expr)).select_from(T).where(condition)
+        ).scalar()
+        return float(value) if value is not None else None
+    n = session.execute(select(func.count()).select_from(T).where(condition)).scalar_one()
+    if not n:
+        return None
+    middle = session.execute(
+        select(expr).select_from(T).where(condition).order_by(expr).limit(2 - n % 2).offset((n - 1) // 2)
+    ).scalars().all()
+    return float(sum(middle) / len(middle))
+
+
+def _bucket(column: Any, edges: list[datetime], *, strict: bool) -> Any:
+    """How many ``edges`` are <= ``column`` (``strict``: < ``column``); NULL counts as all of them."""
+    whens = [((column <= e) if strict else (column < e), i) for i, e in enumerate(edges)]
+    return case(*whens, else_=len(edges))
+
+
+def build_digest(
+    session: Session, *, rules: Rules, area: str, day: date, now: datetime, max_listed: int = MAX_LISTED
+) -> Digest:
+    """The digest of ``area`` (any level of the tree) for local ``day``, overdue figures as of ``now``."""
+    if area not in rules.areas:
+        raise ValueError(f"unknown area {area!r}")
+    now = as_utc(now)
+    day_start, day_end = local_midnight(rules, day), local_midnight(rules, day + timedelta(days=1))
+    start_7 = local_midnight(rules, day - timedelta(days=6))
+    start_30 = local_midnight(rules, day - timedelta(days=TREND_DAYS - 1))
+    where = _area_filter(rules, area)
+    active = T.c.status.in_(ACTIVE)
+    overdue = and_(active, T.c.paused_at.is_(None), T.c.resolve_by < now)
+    closed = T.c.status == Status.CLOSED.value
+    done = func.coalesce(T.c.resolved_at, T.c.closed_at)
+    on_time = or_(T.c.resolve_by.is_(None), done <= T.c.resolve_by)
+
+    def closed_in(start: datetime) -> ColumnElement[bool]:
+        return and_(closed, T.c.closed_at >= start, T.c.closed_at < day_end)
+
+    per_grid = session.execute(
+        select(
+            T.c.area,
+            _count(and_(T.c.created_at >= day_start, T.c.created_at < day_end, T.c.status != Status.MERGED.value)),
+            _count(closed_in(day_start)),
+            _count(active),
+            _count(overdue),
+            func.coalesce(func.max(case((active, T.c.escalation_level), else_=0)), 0),
+            _count(closed_in(start_7)),
+            _count(and_(closed_in(start_7), on_time)),
+            _count(closed_in(start_30)),
+            _count(and_(closed_in(start_30), on_time)),
+            _count(and_(closed_in(start_30), T.c.reopen_count > 0)),
+        ).where(where).group_by(T.c.area)
+    ).all()
+    rows = {grid: GridRow(grid) for grid in rules.grids_within(area)}
+    digest = Digest(area=area, kind=rules.areas[area].kind, day=day, generated_at=now)
+    for grid, new, closed_n, open_n, overdue_n, level, c7, t7, c30, t30, rework in per_grid:
+        digest.new += new
+        digest.closed += closed_n
+        digest.open += open_n
+        digest.overdue += overdue_n
+        digest.max_level = max(digest.max_level, level)
+        digest.closed_7d += c7
+        digest.on_time_7d += t7
+        digest.closed_30d += c30
+        digest.on_time_30d += t30
+        digest.reworked_30d += rework
+        if grid in rows:
+            row = rows[grid]
+            row.new, row.closed, row.open, row.overdue, row.max_level = new, closed_n, open_n, overdue_n, level
+            row.closed_30d, row.on_time_30d = c30, t30
+    for row in rows.values():
+        row.on_time_rate_30d = _rate(row.on_time_30d, row.closed_30d)
+        row.status = rag_status(max_level=row.max_level, overdue=row.overdue, on_time_rate=row.on_time_rate_30d)
+    digest.grids = list(rows.values())
+    digest.on_time_rate_7d = _rate(digest.on_time_7d, digest.closed_7d)
+    digest.on_time_rate_30d = _rate(digest.on_time_30d, digest.closed_30d)
+    digest.rework_rate_30d = _rate(digest.reworked_30d, digest.closed_30d)
+    digest.status = rag_status(max_level=digest.max_level, overdue=digest.overdue,
+                               on_time_rate=digest.on_time_rate_30d)
+    opened = func.coalesce(T.c.opened_at, T.c.created_at)
+    digest.median_claim_seconds = _median(
+        session, _seconds(session, T.c.claimed_at, opened),
+        and_(where, T.c.claimed_at >= start_7, T.c.claimed_at < day_end),
+    )
+    digest.median_resolve_seconds = _median(
+        session, _seconds(session, T.c.resolved_at, opened),
+        and_(where, T.c.resolved_at >= start_7, T.c.resolved_at < day_end),
+    )
+    digest.overdue_tickets = _overdue_list(session, where, overdue, now, max_listed)
+    digest.trend = _trend(session, rules, where, day, start_30)
+    return digest
+
+
+def _overdue_list(
+    session: Session, where: ColumnElement[bool], overdue: ColumnElement[bool], now: datetime, limit: int
+) -> list[OverdueTicket]:
+    query = (
+        select(T.c.id, T.c.category, T.c.area, T.c.target, T.c.status, T.c.claimed_by, P.c.name,
+               T.c.escalation_level, T.c.created_at, T.c.resolve_by)
+        .select_from(T.outerjoin(P, P.c.id == T.c.claimed_by))
+        .where(where, overdue)
+        # coalesce() hides created_at's own index from the planner: the overdue rows are few and found
+        # through (status, resolve_by); walking the whole created_at index would scan the table.
+        .order_by(func.coalesce(T.c.created_at, T.c.created_at), T.c.id)
+        .limit(limit)
+    )
+    listed = []
+    for tid, category, area, target, status, holder, name, level, created, resolve_by in session.execute(query):
+        listed.append(OverdueTicket(
+            id=tid, number=f"#{tid}", category=category, area=area, target=target, status=status,
+            holder_id=holder, holder_name=name, level=level,
+            age_seconds=int((now - as_utc(created)).total_seconds()),
+            overdue_seconds=int((now - as_utc(resolve_by)).total_seconds()),
+        ))
+    return listed
+
+
+def _trend(session: Session, rules: Rules, where: ColumnElement[bool], day: date, start: datetime) -> list[TrendPoint]:
+    days = [day - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
+    edges = [local_midnight(rules, d + timedelta(days=1)) for d in days]
+    points = [TrendPoint(d) for d in days]
+    end = edges[-1]
+    created_bucket = _bucket(T.c.created_at, edges, strict=False)
+    for bucket, count in session.execute(
+        select(created_bucket, func.count()).where(
+            where, T.c.created_at >= start, T.c.created_at < end, T.c.status != Status.MERGED.value
+        ).group_by(created_bucket)
+    ):
+        points[bucket].new = count
+    closed_bucket = _bucket(T.c.closed_at, edges, strict=False)
+    for bucket, count in session.execute(
+        select(closed_bucket, func.count()).where(
+            where, T.c.status == Status.CLOSED.value, T.c.closed_at >= start, T.c.closed_at < end
+        ).group_by(closed_bucket)
+    ):
+        points[bucket].closed = count
+    # Overdue at the end of day i: resolve_by < edge_i and not yet done at edge_i, i.e. lo <= i < hi.
+    done = func.coalesce(T.c.resolved_at, T.c.closed_at)
+    lo = _bucket(T.c.resolve_by, edges, strict=False)
+    hi = case((done.is_(None), literal(TREND_DAYS)), else_=_bucket(done, edges, strict=True))
+    counted = and_(
+        where,
+        T.c.status.not_in((Status.DRAFT, Status.CANCELLED, Status.MERGED)),
+        not_(and_(T.c.status.in_(ACTIVE), T.c.paused_at.is_not(None))),
+        T.c.resolve_by < end,
+        or_(done.is_(None), done > edges[0]),
+    )
+    for low, high, count in session.execute(select(lo, hi, func.count()).where(counted).group_by(lo, hi)):
+        for i in range(max(low, 0), min(high, TREND_DAYS)):
+            points[i].overdue += count
+    return points
+
+
+# ---- delivery ----
+
+
+@dataclass(frozen=True)
+class DigestSent:
+    """A digest sent (or, in a dry run, due) to one person."""
+
+    person_id: int
+    area: str
+    day: date  # the local day it was sent for (DigestLog.day)
+    report_day: date  # the day its figures describe (the day before)
+
+
+_AUDIENCE: dict[str, tuple[tuple[str, ...], str]] = {
+    "grid_leader": ((Role.LEADER,), "grid"),
+    "community_leader": ((Role.LEADER,), "community"),
+    "street_supervisor": ((Role.SUPERVISOR,), "street"),
+    "district": ((Role.SUPERVISOR, Role.LEADER), "district"),
+}
+
+
+def _common_area(rules: Rules, areas: list[str]) -> str:
+    chains = [rules.ancestors(a) for a in areas]
+    for candidate in chains[0]:
+        if all(candidate in chain for chain in chains):
+            return candidate
+    return rules.root
+
+
+def digest_audience(session: Session, rules: Rules) -> dict[int, str]:
+    """Each person with a digest role (``digest.to``) and the area their digest covers."""
+    wanted: dict[str, set[str]] = {}
+    for target in rules.digest.to:
+        roles, kind = _AUDIENCE[target]
+        for role in roles:
+            wanted.setdefault(role, set()).update(
+                [rules.root] if kind == "district" else [a for a, area in rules.areas.items() if area.kind == kind]
+            )
+    if not wanted:
+        return {}
+    scopes_of: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(RoleAssignment.person_id, RoleAssignment.role, RoleAssignment.scope).where(  # type: ignore[call-overload]
+            RoleAssignment.role.in_(list(wanted))  # type: ignore[attr-defined]
+        )
+    )
+    for person_id, role, scope in rows:
+        if scope in wanted.get(role, set()):
+            scopes_of.setdefault(person_id, []).append(scope)
+    audience: dict[int, str] = {}
+    for person_id, scopes in scopes_of.items():
+        depth = min(len(rules.ancestors(s)) for s in scopes)
+        broadest = sorted({s for s in scopes if len(rules.ancestors(s)) == depth})
+        audience[person_id] = broadest[0] if len(broadest) == 1 else _common_area(rules, broadest)
+    return audience
+
+
+def _claim_log(session: Session, person_id: int, day: date, area: str, now: datetime) -> bool:
+    """Insert the (person, day) log row; False when it already exists (someone sent it)."""
+    table = DigestLog.__table__  # type: ignore[attr-defined]
+    values = {"person_id": person_id, "day": day, "area": area, "sent_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        statement = insert.values(**values).on_conflict_do_nothing(index_elements=["person_id", "day"])
+        return session.execute(statement.returning(table.c.id)).first() is not None
+    try:
+        with session.begin_nested():
+            session.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def run_digests(
+    session: Session, *, rules: Rules, notifier: Notifier, now: datetime, dry_run: bool = False
+) -> list[DigestSent]:
+    """Send today's digests that are due and not yet sent (notice ``digest``). The caller commits."""
+    now = as_utc(now)
+    local = now.astimezone(rules.zone)
+    if local.time() < rules.digest.at:
+        return []
+    today = local.date()
+    report_day = today - timedelta(days=1)
+    audience = digest_audience(session, rules)
+    if not audience:
+        return []
+    done = set(session.execute(
+        select(DigestLog.person_id).where(DigestLog.day == today)  # type: ignore[call-overload]
+    ).scalars())
+    built: dict[str, Digest] = {}
+    sent: list[DigestSent] = []
+    for person_id, area in sorted(audience.items()):
+        if person_id in done:
+            continue
+        if not dry_run:
+            if not _claim_log(session, person_id, today, area, now):
+                continue
+            person = session.get(Person, person_id)
+            if area not in built:
+                built[area] = build_digest(session, rules=rules, area=area, day=report_day, now=now)
+            data = {"area": area, "day": report_day.isoformat(), "sent_for": today.isoformat(),
+                    "status": built[area].status, "overdue": built[area].overdue,
+                    "digest": built[area].to_dict()}
+            if person is not None:
+                notifier.notify(session, [person], Notice("digest", None, data), now=now)
+        sent.append(DigestSent(person_id, area, today, report_day))
+    return sent

@@ -1,0 +1,107 @@
+"""The durable inbox: Telegram updates stored before they are acknowledged, processed in order, replayed
+after a crash. Storage only; no network. Idempotent on ``update_id``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from cases.models import InboxUpdate
+
+__all__ = ["chat_id_of", "mark_processed", "pending", "pending_count", "record_failure", "store"]
+
+_CHAT_CARRIERS = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "business_message",
+    "edited_business_message",
+)
+
+
+def chat_id_of(payload: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (None for updates without one, such as inline queries)."""
+    for key in _CHAT_CARRIERS:
+        chat = (payload.get(key) or {}).get("chat") or {}
+        if isinstance(chat.get("id"), int):
+            return int(chat["id"])
+    callback = payload.get("callback_query") or {}
+    chat = (callback.get("message") or {}).get("chat") or {}
+    if isinstance(chat.get("id"), int):
+        return int(chat["id"])
+    sender = callback.get("from") or {}
+    return int(sender["id"]) if isinstance(sender.get("id"), int) else None
+
+
+def store(session: Session, payloads: list[dict[str, Any]], *, now: datetime) -> int:
+    """Insert updates not seen before (insert-or-ignore on ``update_id``); returns how many were new."""
+    rows: dict[int, dict[str, Any]] = {}
+    for payload in payloads:
+        update_id = payload.get("update_id")
+        if not isinstance(update_id, int):
+            raise ValueError(f"a Telegram update needs an integer update_id, got {update_id!r}")
+        rows.setdefault(
+            update_id,
+            {
+                "update_id": update_id,
+                "chat_id": chat_id_of(payload),
+                "payload": payload,
+                "received_at": now,
+                "attempts": 0,
+            },
+        )
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(InboxUpdate)
+        .values(list(rows.values()))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(col(InboxUpdate.update_id))
+    )
+    return len(session.execute(statement).all())
+
+
+def pending(session: Session, *, limit: int = 100) -> list[InboxUpdate]:
+    """Unprocessed updates in ``update_id`` order (which is Telegram's order)."""
+    query = (
+        select(InboxUpdate)
+        .where(col(InboxUpdate.processed_at).is_(None))
+        .order_by(col(InboxUpdate.update_id))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def pending_count(session: Session) -> int:
+    """How many stored updates are not processed yet."""
+    return session.exec(
+        select(func.count()).select_from(InboxUpdate).where(col(InboxUpdate.processed_at).is_(None))
+    ).one()
+
+
+def mark_processed(session: Session, update_id: int, /, *, now: datetime, error: str | None = None) -> None:
+    """Done with an update (``error`` says it was given up on after failing)."""
+    session.execute(
+        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id).values(processed_at=now, error=error),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+
+def record_failure(session: Session, update_id: int, /, *, error: str, now: datetime) -> None:
+    """Handling an update failed; count the attempt and keep the error. It stays pending."""
+    session.execute(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == update_id)
+        .values(attempts=col(InboxUpdate.attempts) + 1, error=error),
+        execution_options={"synchronize_session": "fetch"},
+    )

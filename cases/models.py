@@ -1,0 +1,254 @@
+"""Database tables (SQLModel). Times are stored as UTC; SQLite returns them naive, see ``clock.as_utc``.
+
+Schema changes go through Alembic migrations in ``cases/migrations``; keep both in step.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Status(StrEnum):
+    """Ticket statuses. ``draft`` waits for the resident to say where; it is dispatched once located."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    MERGED = "merged"
+
+
+ACTIVE_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.CLAIMED)
+FINAL_STATUSES: tuple[Status, ...] = (Status.CLOSED, Status.CANCELLED, Status.MERGED)
+
+
+class Role(StrEnum):
+    """Staff roles, each scoped to an area (or a team as ``team:<id>``)."""
+
+    WORKER = "worker"
+    LEADER = "leader"
+    SUPERVISOR = "supervisor"
+    INSPECTOR = "inspector"
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+class Person(SQLModel, table=True):
+    """Anyone who talks to the bot: residents and staff alike."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    name: str = ""
+    username: str | None = None
+    language: str = "zh"
+    home_area: str | None = None
+    unreachable: bool = False
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RoleAssignment(SQLModel, table=True):
+    """A person holds ``role`` over ``scope`` (an area id, or ``team:<id>``)."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("person_id", "role", "scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str
+    scope: str = Field(index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invite code (stored only as a hash) granting a role over a scope."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True)
+    role: str
+    scope: str
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_by: int | None = Field(default=None, foreign_key="person.id")
+    used_at: datetime | None = _ts()
+
+
+class Ticket(SQLModel, table=True):
+    """A resident's report and everything needed to handle it. History lives in TicketEvent."""
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "source_message_id", name="uq_ticket_source"),
+        Index("ix_ticket_status_claim_by", "status", "claim_by"),
+        Index("ix_ticket_status_resolve_by", "status", "resolve_by"),
+        Index("ix_ticket_status_next_due", "status", "next_due_at"),
+        Index("ix_ticket_area_status", "area", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=Status.OPEN.value, max_length=16)
+    category: str
+    priority: str = "normal"
+    area: str | None = Field(default=None, description="grid the place falls in (None while unknown)")
+    target: str = Field(default="", description="grid:<id> or team:<id> whose workers handle it")
+    route_index: int | None = None
+    explanation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reporter_id: int = Field(foreign_key="person.id", index=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    source_message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    photo_file_id: str | None = None
+    voice_file_id: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    opened_at: datetime | None = _ts()
+    claimed_by: int | None = Field(default=None, foreign_key="person.id", index=True)
+    claimed_at: datetime | None = _ts()
+    resolved_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
+    claim_by: datetime | None = _ts()
+    resolve_by: datetime | None = _ts()
+    warn_at: datetime | None = _ts()
+    next_due_at: datetime | None = _ts()
+    escalation_level: int = 0
+    claim_reminders: int = 0
+    warned: bool = False
+    paused_at: datetime | None = _ts()
+    pause_reason: str | None = None
+    reopen_count: int = 0
+    rating: int | None = None
+    merged_into: int | None = Field(default=None, foreign_key="ticket.id")
+    held: bool = False
+
+    @property
+    def number(self) -> str:
+        """The human-readable ticket number, e.g. ``#1024``."""
+        return f"#{self.id}"
+
+
+class TicketEvent(SQLModel, table=True):
+    """One entry of a ticket's append-only history. Never updated or deleted."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    public: bool = True
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class GroupBinding(SQLModel, table=True):
+    """A Telegram group chat bound to a grid: its new tickets are posted there too."""
+
+    __tablename__ = "group_binding"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    area: str = Field(index=True)
+    bound_by: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A Telegram update persisted before it is acknowledged; processed in order per chat."""
+
+    __tablename__ = "inbox_update"
+    __table_args__ = (Index("ix_inbox_pending", "processed_at", "update_id"),)
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    processed_at: datetime | None = _ts()
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Bot API call the bot must make, kept until Telegram accepted it (or it can never be sent)."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    method: str = "sendMessage"
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    purpose: str = ""
+    ticket_id: int | None = Field(default=None, index=True)
+    dedupe_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    not_before: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    attempts: int = 0
+    sent_at: datetime | None = _ts()
+    failed_at: datetime | None = _ts()
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    result_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class ChatState(SQLModel, table=True):
+    """What the bot is waiting for in a private chat (a home place, a note text, a resolve note...)."""
+
+    __tablename__ = "chat_state"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    awaiting: str
+    ticket_id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DigestLog(SQLModel, table=True):
+    """At most one digest per person per local day."""
+
+    __tablename__ = "digest_log"
+    __table_args__ = (UniqueConstraint("person_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    day: date
+    area: str
+    sent_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SchedulerLock(SQLModel, table=True):
+    """A lease row so only one process sweeps at a time (PostgreSQL also uses advisory locks)."""
+
+    __tablename__ = "scheduler_lock"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "FINAL_STATUSES",
+    "ChatState",
+    "DigestLog",
+    "GroupBinding",
+    "InboxUpdate",
+    "Invite",
+    "OutboxMessage",
+    "Person",
+    "Role",
+    "RoleAssignment",
+    "SchedulerLock",
+    "Status",
+    "Ticket",
+    "TicketEvent",
+]

@@ -1,0 +1,102 @@
+"""The durable outbox: Bot API calls to make, written in the same transaction as the change that caused
+them and kept until Telegram accepted them (or they can never be sent). Storage only; no network."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from cases.models import OutboxMessage
+
+__all__ = ["due", "enqueue", "mark_failed", "mark_retry", "mark_sent", "pending_count"]
+
+
+def enqueue(
+    session: Session,
+    *,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    purpose: str = "",
+    ticket_id: int | None = None,
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+    now: datetime,
+) -> OutboxMessage | None:
+    """Queue one Bot API call; None when a row with the same ``dedupe_key`` already exists."""
+    row = OutboxMessage(
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        purpose=purpose,
+        ticket_id=ticket_id,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        not_before=not_before or now,
+    )
+    if dedupe_key is None:
+        session.add(row)
+        session.flush()
+        return row
+    # One statement, safe against a concurrent transaction queuing the same key: insert or do nothing.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = row.model_dump(exclude={"id"})
+    statement = (
+        insert(OutboxMessage).values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
+    )
+    new_id = session.execute(statement).scalar()
+    if new_id is None:
+        return None
+    row.id = new_id
+    return row
+
+
+def _pending() -> Any:
+    return (col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))
+
+
+def due(session: Session, *, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+    """Unsent, unfailed rows whose ``not_before`` has come, oldest first."""
+    query = (
+        select(OutboxMessage)
+        .where(*_pending(), col(OutboxMessage.not_before) <= now)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def pending_count(session: Session) -> int:
+    """How many rows still wait to be sent (due or not)."""
+    return session.exec(select(func.count()).select_from(OutboxMessage).where(*_pending())).one()
+
+
+def _update(session: Session, row_id: int, **values: Any) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row_id)
+        .values(attempts=col(OutboxMessage.attempts) + 1, **values),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+
+def mark_sent(session: Session, row_id: int, /, *, message_id: int | None, now: datetime) -> None:
+    """Telegram accepted the call; ``message_id`` is the sent message's id (None for other methods)."""
+    _update(session, row_id, sent_at=now, result_message_id=message_id, error=None)
+
+
+def mark_retry(session: Session, row_id: int, /, *, not_before: datetime, error: str, now: datetime) -> None:
+    """The call failed for now (429, 5xx, network); try again at ``not_before``."""
+    _update(session, row_id, not_before=not_before, error=error)
+
+
+def mark_failed(session: Session, row_id: int, /, *, error: str, now: datetime) -> None:
+    """The call can never succeed (blocked by the user, chat gone, bad request); stop trying."""
+    _update(session, row_id, failed_at=now, error=error)

@@ -1,0 +1,25 @@
+"""Settings from environment variables (prefix ``GRIDBOT_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Every field can be set as ``GRIDBOT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDBOT_", env_file=".env", extra="ignore")
+
+    token: str | None = Field(None, description="Telegram bot token from @BotFather")
+    api_base_url: str = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API base URL, python-telegram-bot style: <base><token>/<method>",
+    )
+    database_url: str = "sqlite:///gridbot.db"
+    rules: str = "routing_rules.yaml"
+    sweep_seconds: float = Field(60.0, gt=0)
+    webhook_secret: str | None = None
+    outbox_global_per_second: float = 30.0
+    outbox_private_per_second: float = 1.0
+    outbox_group_per_minute: float = 20.0
