@@ -1,0 +1,1 @@
+"""Telegram adapter: receives updates into the inbox, runs handlers, delivers the outbox."""

@@ -1,0 +1,84 @@
+"""Compose one Gridbot process: settings → database → rules → handlers → runtime with its jobs."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from telegram import User
+
+from bot.context import BotContext
+from bot.handlers import handle_update, on_give_up
+from bot.notifier import TelegramNotifier
+from bot.runtime import Job, Runtime
+from cases.clock import Clock, utcnow
+from cases.db import make_engine, upgrade
+from cases.rules.loader import load_rules
+from cases.rules.schema import Rules
+from cases.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """The pieces of a running bot, for the CLI, the demo and tests."""
+
+    settings: Settings
+    engine: Engine
+    rules: Rules
+    ctx: BotContext
+    notifier: TelegramNotifier
+    runtime: Runtime
+
+
+def sweep_job(rules: Rules, notifier: TelegramNotifier) -> Callable[[Session, datetime], object]:
+    """The periodic deadline sweep (escalations, reminders, auto-close, digests) as a runtime job."""
+    from cases.sweep import run_sweep
+
+    def job(session: Session, now: datetime) -> object:
+        return run_sweep(session, rules=rules, notifier=notifier, now=now)
+
+    return job
+
+
+def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine | None = None,
+              clock: Clock = utcnow, migrate: bool = True, runtime_options: dict[str, Any] | None = None,
+              on_ready: Callable[[User], None] | None = None) -> App:
+    """Everything a bot process needs, wired; the database is migrated first unless ``migrate`` is false."""
+    if not settings.token:
+        raise ValueError("GRIDBOT_TOKEN is not set")
+    if engine is None:
+        engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    rules = rules if rules is not None else load_rules(settings.rules)
+    ctx = BotContext.create(rules, secret=settings.webhook_secret or settings.token)
+    notifier = TelegramNotifier(ctx)
+    jobs: list[Job] = [("sweep", settings.sweep_seconds, sweep_job(rules, notifier))]
+
+    def ready(user: User) -> None:
+        ctx.bot_username = user.username or ctx.bot_username
+        if on_ready is not None:
+            on_ready(user)
+
+    options = dict(runtime_options or {})
+    if engine.dialect.name == "sqlite":
+        # One writer at a time anyway: more handler threads would only queue for the write lock.
+        options["processor_options"] = {"concurrency": 1, **options.get("processor_options", {})}
+    runtime = Runtime(
+        settings, engine, rules,
+        functools.partial(handle_update, ctx=ctx),
+        on_give_up,
+        jobs,
+        on_ready=ready,
+        clock=clock,
+        **options,
+    )
+    return App(settings=settings, engine=engine, rules=rules, ctx=ctx, notifier=notifier, runtime=runtime)

@@ -1,0 +1,27 @@
+"""What every handler needs besides the session and the update."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from bot.callbacks import CallbackCodec
+from cases.rules.schema import Rules
+
+
+@dataclass
+class BotContext:
+    """Rules and helpers shared by all handlers of one bot process."""
+
+    rules: Rules
+    codec: CallbackCodec
+    bot_username: str = "gridbot"
+    community_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, rules: Rules, *, secret: str | bytes, bot_username: str = "gridbot") -> BotContext:
+        """Build a context; ``secret`` signs callback data (derive it from the token if nothing else)."""
+        key = secret if isinstance(secret, bytes) else secret.encode()
+        codec = CallbackCodec(hashlib.sha256(b"gridbot-callback:" + key).digest())
+        communities = [a for a, area in rules.areas.items() if area.kind == "community"]
+        return cls(rules=rules, codec=codec, bot_username=bot_username, community_ids=communities)

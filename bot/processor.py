@@ -1,0 +1,193 @@
+"""Feed stored updates to the handler: in update_id order per chat, chats concurrently, one transaction each.
+
+Each update is handled in ONE transaction that also marks it processed, so a crash either keeps all
+of its effects (tickets, outbox rows) or none, and the update is replayed on the next start. A failing
+update is retried with back-off and, after ``max_attempts``, given up (kept with its error for an
+operator) and reported to ``on_give_up``. Later updates of the same chat wait behind a failing one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+from telegram import Bot, Update
+
+from cases import inbox
+from cases.clock import Clock, utcnow
+from cases.db import session_scope
+from cases.models import InboxUpdate
+
+log = logging.getLogger(__name__)
+
+
+class Handler(Protocol):
+    """Handles one update inside the caller's transaction (writes outbox rows, never calls Telegram)."""
+
+    def __call__(self, session: Session, update: Update, *, now: datetime) -> None: ...
+
+
+class GiveUpHook(Protocol):
+    """Told, in its own transaction, that an update failed for good (e.g. to apologise to the resident)."""
+
+    def __call__(self, session: Session, update: Update, error: str, *, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Item:
+    update_id: int
+    chat_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+def _chat_key(item: _Item) -> str:
+    return f"c{item.chat_id}" if item.chat_id is not None else f"u{item.update_id}"
+
+
+class InboxProcessor:
+    """Processes the inbox until stopped; call :meth:`wake` after storing new updates."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bot: Bot,
+        handler: Handler,
+        *,
+        on_give_up: GiveUpHook | None = None,
+        on_commit: Callable[[], None] = lambda: None,
+        concurrency: int = 8,
+        batch: int = 500,
+        poll_interval: float = 1.0,
+        max_attempts: int = 5,
+        retry_base: float = 1.0,
+        retry_cap: float = 60.0,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.engine, self.bot, self.handler, self.on_give_up = engine, bot, handler, on_give_up
+        self.on_commit, self.clock = on_commit, clock
+        self.batch, self.poll_interval, self.max_attempts = batch, poll_interval, max_attempts
+        self.retry_base, self.retry_cap = retry_base, retry_cap
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._retry_at: dict[int, float] = {}  # update_id -> monotonic time of the next attempt
+        self.processed = 0
+        self.given_up = 0
+
+    def wake(self) -> None:
+        """New updates were stored: look at the inbox now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End :meth:`run` after the transactions under way have finished."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Replay everything unprocessed, then keep processing until :meth:`stop`."""
+        while not self._stopping:
+            self._wake.clear()
+            handled = await self.process_pending()
+            if handled or self._stopping:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle_timeout())
+
+    def _idle_timeout(self) -> float:
+        if not self._retry_at:
+            return self.poll_interval
+        soonest = min(self._retry_at.values()) - time.monotonic()
+        return max(0.01, min(self.poll_interval, soonest))
+
+    async def process_pending(self) -> int:
+        """One pass over the pending inbox; returns how many updates were finished (handled or given up)."""
+        items = await asyncio.to_thread(self._load)
+        chats: dict[str, list[_Item]] = {}
+        for item in items:
+            chats.setdefault(_chat_key(item), []).append(item)
+        results = await asyncio.gather(*(self._run_chat(queue) for queue in chats.values()))
+        return sum(results)
+
+    def _load(self) -> list[_Item]:
+        with session_scope(self.engine) as session:
+            rows = inbox.pending(session, limit=self.batch)
+            return [_Item(r.update_id, r.chat_id, dict(r.payload), r.attempts) for r in rows]
+
+    async def _run_chat(self, queue: list[_Item]) -> int:
+        done = 0
+        async with self._slots:
+            for item in queue:
+                if self._stopping:
+                    break
+                if self._retry_at.get(item.update_id, 0.0) > time.monotonic():
+                    break  # strict order: the rest of this chat waits behind it
+                if not await asyncio.to_thread(self._process, item):
+                    break
+                done += 1
+        return done
+
+    def _process(self, item: _Item) -> bool:
+        """Handle one update in one transaction; False if it failed and will be retried."""
+        now = self.clock()
+        update = Update.de_json(item.payload, self.bot)
+        try:
+            with session_scope(self.engine) as session:
+                if not _claim(session, item.update_id):
+                    return True  # someone else finished it meanwhile
+                self.handler(session, update, now=now)
+                inbox.mark_processed(session, item.update_id, now=now)
+        except Exception as exc:
+            return self._failed(item, update, exc)
+        self._retry_at.pop(item.update_id, None)
+        self.processed += 1
+        self.on_commit()
+        return True
+
+    def _failed(self, item: _Item, update: Update, exc: Exception) -> bool:
+        error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        attempts = item.attempts + 1
+        now = self.clock()
+        log.warning("update %s failed (attempt %d): %s", item.update_id, attempts, error, exc_info=exc)
+        if attempts < self.max_attempts:
+            with session_scope(self.engine) as session:
+                inbox.record_failure(session, item.update_id, error=error, now=now)
+            delay = min(self.retry_cap, self.retry_base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+            self._retry_at[item.update_id] = time.monotonic() + delay
+            return False
+        self._give_up(item, update, error, now)
+        return True
+
+    def _give_up(self, item: _Item, update: Update, error: str, now: datetime) -> None:
+        log.error("giving up on update %s after %d attempts: %s", item.update_id, self.max_attempts, error)
+        self._retry_at.pop(item.update_id, None)
+        self.given_up += 1
+        if self.on_give_up is not None:
+            try:
+                with session_scope(self.engine) as session:
+                    inbox.mark_processed(session, item.update_id, now=now, error=error)
+                    self.on_give_up(session, update, error, now=now)
+                self.on_commit()
+                return
+            except Exception:
+                log.exception("on_give_up failed for update %s", item.update_id)
+        with session_scope(self.engine) as session:
+            inbox.mark_processed(session, item.update_id, now=now, error=error)
+
+
+def _claim(session: Session, update_id: int) -> bool:
+    """Lock the inbox row for this transaction; False if it is already processed."""
+    statement = select(InboxUpdate.processed_at).where(  # type: ignore[call-overload]
+        InboxUpdate.update_id == update_id
+    ).with_for_update()
+    row = session.execute(statement).first()
+    return row is not None and row[0] is None

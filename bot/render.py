@@ -1,0 +1,129 @@
+"""Formatting helpers for messages: local times, summaries, ticket lines and details."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.texts import t
+from cases.clock import as_utc
+from cases.durations import format_duration
+from cases.models import Person, Ticket, TicketEvent
+from cases.rules.schema import Rules
+
+SUMMARY_CHARS = 160
+TEXT_CHARS = 1500
+
+
+def local_time(rules: Rules, moment: datetime | None) -> str:
+    """A time in the rules' time zone, e.g. ``11-24 14:30``; ``-`` when unknown."""
+    if moment is None:
+        return "-"
+    return as_utc(moment).astimezone(rules.zone).strftime("%m-%d %H:%M")
+
+
+def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis (the ticket keeps it whole)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def status_label(status: str, lang: str) -> str:
+    """Localised ticket status."""
+    return t(f"status_{status}", lang)
+
+
+def priority_label(priority: str, lang: str) -> str:
+    """Localised priority."""
+    return t(f"priority_{priority}", lang)
+
+
+def area_label(rules: Rules, area: str | None, lang: str) -> str:
+    """Display name of a grid, or a dash."""
+    return rules.area_name(area, lang) if area else "-"
+
+
+def target_label(rules: Rules, target: str | None, lang: str) -> str:
+    """Display name of a routing target (grid, team or area queue)."""
+    if not target:
+        return "-"
+    return rules.target_name(target, lang)
+
+
+def ticket_line(rules: Rules, ticket: Ticket, lang: str) -> str:
+    """One line per ticket for lists."""
+    return t(
+        "ticket_line",
+        lang,
+        number=ticket.number,
+        status=status_label(ticket.status, lang),
+        category=rules.category_name(ticket.category, lang),
+        summary=shorten(ticket.text or "-", 60),
+    )
+
+
+def person_label(person: Person | None, lang: str) -> str:
+    """A person's display name, or 'unclaimed'."""
+    if person is None:
+        return t("nobody", lang)
+    return person.name or (f"@{person.username}" if person.username else str(person.telegram_id))
+
+
+def reporter_label(person: Person | None, lang: str) -> str:
+    """A reporter's name, flagged when they blocked the bot (supervisors must reach them another way)."""
+    label = person_label(person, lang)
+    return label + t("unreachable_mark", lang) if person is not None and person.unreachable else label
+
+
+def explain_short(ticket: Ticket) -> str:
+    """The routing reason kept on the ticket, in one line."""
+    explanation = ticket.explanation or {}
+    summary = explanation.get("explanation_text")
+    if isinstance(summary, str) and summary:
+        return shorten(summary, 400)
+    parts = [f"{key}={value}" for key, value in explanation.items() if isinstance(value, str | int | float)]
+    return shorten("; ".join(parts), 300) or "-"
+
+
+def ticket_details(
+    rules: Rules,
+    ticket: Ticket,
+    lang: str,
+    *,
+    reporter: Person | None,
+    holder: Person | None,
+    events: list[TicketEvent],
+    show_reporter: bool,
+) -> str:
+    """The full card of a ticket with its history, for staff (and, trimmed, for its reporter)."""
+    card = t(
+        "details",
+        lang,
+        number=ticket.number,
+        status=status_label(ticket.status, lang),
+        level=ticket.escalation_level,
+        category=rules.category_name(ticket.category, lang),
+        priority=priority_label(ticket.priority, lang),
+        area=area_label(rules, ticket.area, lang),
+        target=target_label(rules, ticket.target, lang),
+        reporter=reporter_label(reporter, lang) if show_reporter else "-",
+        holder=person_label(holder, lang),
+        created=local_time(rules, ticket.created_at),
+        claim_by=local_time(rules, ticket.claim_by),
+        resolve_by=local_time(rules, ticket.resolve_by),
+        text=shorten(ticket.text or "-", TEXT_CHARS),
+        why=explain_short(ticket),
+    )
+    lines = [card, "", t("history_header", lang)]
+    for event in events:
+        moved = event.to_status and event.to_status != event.from_status
+        move = f" {event.from_status}→{event.to_status}" if moved else ""
+        note = f": {shorten(event.note, 120)}" if event.note else ""
+        lines.append(f"{local_time(rules, event.at)} {event.kind}{move}{note}")
+    return "\n".join(lines)
+
+
+def age_text(start: datetime | None, now: datetime) -> str:
+    """How long ago ``start`` was, compactly."""
+    if start is None:
+        return "-"
+    return format_duration(now - as_utc(start))

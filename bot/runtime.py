@@ -1,0 +1,287 @@
+"""Wire receiver, inbox processor, outbox sender and periodic jobs into one bot process.
+
+Every process receives and stores updates (webhook mode); only the holder of the leader lease
+(``cases.leader``) processes the inbox, sends the outbox, runs the periodic jobs and, in polling
+mode, polls. On SIGINT/SIGTERM the process stops receiving, lets the transactions and sends under way
+finish, and releases the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+from sqlmodel import Session
+from telegram import Bot, User
+
+from bot.processor import GiveUpHook, Handler, InboxProcessor
+from bot.ptb import GET_UPDATES_TIMEOUT, make_bot
+from bot.receiver import PollingReceiver, WebhookReceiver, set_webhook, webhook_path, webhook_secret
+from bot.sender import OutboxSender, sender_from_settings
+from cases import leader
+from cases.clock import Clock, utcnow
+from cases.db import session_scope
+from cases.settings import Settings
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[[Session, datetime], object]
+Job = tuple[str, float, JobFn]
+"""A periodic job: (name, every N seconds, callable(session, now)) run in its own transaction."""
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder (``host:pid:nonce``) is a process of this host that no longer runs.
+
+    After a kill -9 the lease would otherwise block a restarted bot until it expires.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Runtime:
+    """One bot process. ``await start()`` / ``await stop()``, or the blocking ``run_polling``/``run_webhook``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        rules: Any,
+        handler: Handler,
+        on_give_up: GiveUpHook | None = None,
+        jobs: Sequence[Job] = (),
+        *,
+        bot: Bot | None = None,
+        on_ready: Callable[[User], None] | None = None,
+        holder: str | None = None,
+        lease_name: str = leader.DEFAULT_LOCK,
+        lease_ttl: float = 30.0,
+        poll_timeout: int = GET_UPDATES_TIMEOUT,
+        processor_options: dict[str, Any] | None = None,
+        sender_options: dict[str, Any] | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.settings, self.engine, self.rules, self.handler = settings, engine, rules, handler
+        self.on_give_up, self.jobs, self.on_ready, self.clock = on_give_up, list(jobs), on_ready, clock
+        self.bot = bot if bot is not None else make_bot(settings)
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**6):06x}"
+        self.lease_name, self.lease_ttl, self.poll_timeout = lease_name, lease_ttl, poll_timeout
+        self.processor_options = processor_options or {}
+        self.sender_options = sender_options or {}
+        self.mode = "polling"
+        self.public_url: str | None = None
+        self.secret = webhook_secret(settings.token or "", settings.webhook_secret)
+        self.is_leader = False
+        self.processor: InboxProcessor | None = None
+        self.sender: OutboxSender | None = None
+        self.poller: PollingReceiver | None = None
+        self.webhook: WebhookReceiver | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._job_runs: set[asyncio.Future[Any]] = set()
+        self._leader_tasks: list[asyncio.Task[None]] = []
+        self._lease_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, *, webhook_url: str | None = None, listen: str = "0.0.0.0", port: int = 8443) -> None:
+        """Connect to Telegram, start receiving, and start competing for leadership."""
+        self._stopping.clear()
+        await self._initialize_bot()
+        if webhook_url:
+            self.mode, self.public_url = "webhook", webhook_url
+            self.webhook = WebhookReceiver(self.engine, secret=self.secret, on_stored=self._stored,
+                                           clock=self.clock)
+            await self.webhook.start(listen, port)
+        await self._lease_round()
+        self._lease_task = asyncio.create_task(self._keep_lease(), name="gridbot-lease")
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the work under way, release the lease, close the HTTP clients."""
+        if not self._started:
+            return
+        self._started = False
+        self._stopping.set()
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease_task
+        if self.webhook is not None:
+            await self.webhook.stop()
+        await self._step_down()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self._release)
+        with contextlib.suppress(Exception):
+            await self.bot.shutdown()
+
+    def run_polling(self) -> None:
+        """Run with long polling until SIGINT/SIGTERM."""
+        asyncio.run(self._serve())
+
+    def run_webhook(self, public_url: str, listen: str = "0.0.0.0", port: int = 8443) -> None:
+        """Serve the webhook on ``listen:port`` (Telegram posts to ``public_url``) until SIGINT/SIGTERM."""
+        asyncio.run(self._serve(webhook_url=public_url, listen=listen, port=port))
+
+    async def _serve(self, **start: Any) -> None:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, done.set)
+        await self.start(**start)
+        log.info("gridbot running (%s) as %s", self.mode, self.holder)
+        try:
+            await done.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()
+
+    async def _initialize_bot(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.bot.initialize()
+                break
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("cannot reach the Bot API (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(60.0, delay * 2)
+        if self.on_ready is not None:
+            self.on_ready(self.bot.bot)
+
+    # ------------------------------------------------------------------ leadership
+    def _acquire(self) -> bool:
+        with session_scope(self.engine) as session:
+            now = self.clock()
+            current = leader.current_holder(session, name=self.lease_name, now=now)
+            if current is not None and current != self.holder and holder_is_dead(current):
+                log.warning("taking over the lease of %s: that process no longer exists on this host", current)
+                leader.release(session, name=self.lease_name, holder=current)
+            return leader.try_acquire(session, name=self.lease_name, holder=self.holder,
+                                      ttl=self.lease_ttl, now=now)
+
+    def _release(self) -> None:
+        with session_scope(self.engine) as session:
+            leader.release(session, name=self.lease_name, holder=self.holder)
+
+    async def _lease_round(self) -> None:
+        try:
+            held = await asyncio.to_thread(self._acquire)
+        except Exception:
+            log.exception("lease check failed")
+            held = False
+        if held and not self.is_leader:
+            await self._become_leader()
+        elif not held and self.is_leader:
+            log.warning("lost the leader lease; stopping leader-only work")
+            await self._step_down()
+
+    async def _keep_lease(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.lease_ttl / 3)
+            if not self._stopping.is_set():
+                await self._lease_round()
+
+    async def _become_leader(self) -> None:
+        log.info("%s is the leader", self.holder)
+        self.is_leader = True
+        self.sender = sender_from_settings(self.engine, self.bot, self.settings, clock=self.clock,
+                                           **self.sender_options)
+        self.processor = InboxProcessor(self.engine, self.bot, self.handler, on_give_up=self.on_give_up,
+                                        on_commit=self.sender.wake, clock=self.clock,
+                                        **self.processor_options)
+        self._leader_tasks = [
+            asyncio.create_task(self.processor.run(), name="gridbot-processor"),
+            asyncio.create_task(self.sender.run(), name="gridbot-sender"),
+        ]
+        if self.mode == "polling":
+            self.poller = PollingReceiver(self.bot, self.engine, on_stored=self._stored,
+                                          timeout=self.poll_timeout, clock=self.clock)
+            self._leader_tasks.append(asyncio.create_task(self.poller.run(), name="gridbot-poller"))
+        elif self.public_url:
+            try:
+                await set_webhook(self.bot, self.public_url, self.secret, path=webhook_path(self.secret))
+            except Exception:
+                log.exception("setWebhook failed; Telegram keeps the previous webhook")
+        self._start_scheduler()
+
+    async def _step_down(self) -> None:
+        if not self.is_leader:
+            return
+        self.is_leader = False
+        if self.poller is not None:
+            self.poller.stop()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        if self._job_runs:
+            await asyncio.gather(*self._job_runs, return_exceptions=True)
+        if self.processor is not None:
+            self.processor.stop()
+        if self.sender is not None:
+            self.sender.stop()
+        results = await asyncio.gather(*self._leader_tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                log.error("leader task ended with %r", result)
+        self._leader_tasks = []
+        self.poller = None
+
+    def _stored(self) -> None:
+        if self.processor is not None:
+            self.processor.wake()
+
+    # ------------------------------------------------------------------ periodic jobs
+    def _start_scheduler(self) -> None:
+        if not self.jobs:
+            return
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        for name, seconds, fn in self.jobs:
+            scheduler.add_job(self._run_job, "interval", seconds=seconds, args=[name, fn], id=name,
+                              max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _run_job(self, name: str, fn: JobFn) -> None:
+        if not self.is_leader:
+            return
+        run = asyncio.ensure_future(asyncio.to_thread(self._job_transaction, fn))
+        self._job_runs.add(run)
+        try:
+            await run
+        except Exception:
+            log.exception("periodic job %s failed", name)
+        finally:
+            self._job_runs.discard(run)
+        if self.sender is not None:
+            self.sender.wake()
+
+    def _job_transaction(self, fn: JobFn) -> None:
+        with session_scope(self.engine) as session:
+            fn(session, self.clock())

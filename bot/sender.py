@@ -1,0 +1,375 @@
+"""Deliver outbox rows to Telegram, outside any database transaction, within Telegram's rate limits.
+
+Each pass takes the oldest unsent row of every chat (so a chat's rows go out strictly in id order and a
+waiting row blocks only its own chat), sends what the limits allow concurrently, and records each
+outcome in its own short transaction. Callback answers (chat 0) are unordered and go first.
+Retries are durable (``not_before`` in the row); nothing is dropped except what can never be sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select
+from telegram import Bot, InputFile
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot.ptb import retry_after_seconds
+from bot.sending import CALLBACK_CHAT_ID, PHOTO_KEY, REF_KEY
+from cases import outbox
+from cases.clock import Clock, utcnow
+from cases.db import session_scope
+from cases.models import OutboxMessage
+from cases.services.people import mark_unreachable
+
+log = logging.getLogger(__name__)
+
+CALLBACK_METHOD = "answerCallbackQuery"
+NOT_MODIFIED = "message is not modified"
+
+
+GROUP_COMMIT_DELAY = 0.005
+"""How long finished sends wait to share one transaction recording them as sent."""
+
+IN_FLIGHT_POLL = 0.05
+"""How soon to look again when the limit is taken up entirely by requests still in flight."""
+
+
+class WindowLimiter:
+    """At most ``count`` events in any ``window`` seconds (a sliding log, stricter than a token bucket)."""
+
+    def __init__(self, count: int, window: float) -> None:
+        self.count, self.window = max(1, count), window
+        self._times: deque[float] = deque()
+        self._open: list[float] = []
+
+    @classmethod
+    def per_second(cls, rate: float) -> WindowLimiter:
+        """``rate`` events per second as ``round(rate)`` per ``round(rate)/rate`` seconds (at least 1)."""
+        count = max(1, round(rate))
+        return cls(count, count / rate)
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event is allowed (0 if now). Requests still in flight always count."""
+        while self._times and now - self._times[0] >= self.window:
+            self._times.popleft()
+        if len(self._times) + len(self._open) < self.count:
+            return 0.0
+        if self._times:
+            return self._times[0] + self.window - now
+        return IN_FLIGHT_POLL
+
+    def record(self, now: float) -> None:
+        """Count one instantaneous event at ``now``."""
+        self._times.append(now)
+
+    def begin(self, now: float) -> None:
+        """A request starts: it counts until :meth:`finish`, then for a window after it finished."""
+        self._open.append(now)
+
+    def finish(self, started: float, finished: float) -> None:
+        """The request begun at ``started`` is done at ``finished``.
+
+        Telegram counts a message when it arrives, somewhere between the two; counting an in-flight request
+        all along and a finished one from its end means no window at Telegram can hold more than ``count``.
+        """
+        if started in self._open:
+            self._open.remove(started)
+            self._times.append(finished)
+
+
+@dataclass
+class _Job:
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    ref: tuple[int | None, bool] | None = None  # referenced row: (message_id if sent, failed)
+    started: float | None = None  # monotonic time the chat's limiter recorded for this send
+
+
+@dataclass
+class _Outcome:
+    kind: str  # "sent" | "retry" | "failed"
+    message_id: int | None = None
+    error: str | None = None
+    delay: float = 0.0
+    unreachable: bool = False
+
+
+class OutboxSender:
+    """Sends due outbox rows until stopped; call :meth:`wake` after queuing rows."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bot: Bot,
+        *,
+        global_per_second: float = 30.0,
+        private_per_second: float = 1.0,
+        group_per_minute: float = 20.0,
+        margin: float = 0.05,
+        poll_interval: float = 1.0,
+        batch: int = 500,
+        concurrency: int = 32,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+        storm_chats: int = 3,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.engine, self.bot, self.clock = engine, bot, clock
+        self.poll_interval, self.batch, self.concurrency = poll_interval, batch, concurrency
+        self.backoff_base, self.backoff_cap, self.storm_chats = backoff_base, backoff_cap, storm_chats
+        self.margin = margin
+        self._global = WindowLimiter.per_second(global_per_second)
+        self._global.window += margin
+        self._private_rate, self._group_per_minute = private_per_second, group_per_minute
+        self._chats: dict[int, WindowLimiter] = {}
+        self._paused: dict[int, float] = {}  # chat -> monotonic time it may send again
+        self._paused_all = 0.0
+        self._recent_429: deque[tuple[float, int]] = deque()
+        self._in_flight: dict[int, int] = {}  # row id -> chat id
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._to_record: list[tuple[_Job, _Outcome, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.sent = 0
+        self.failed = 0
+        self.retried = 0
+
+    def wake(self) -> None:
+        """Rows were queued: look at the outbox now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End :meth:`run` once the sends under way are recorded."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until :meth:`stop`, then wait for the sends already started."""
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                started, wait = await self.send_pending()
+                if started or self._stopping:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.005, min(wait, self.poll_interval)))
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def send_pending(self) -> tuple[int, float]:
+        """Start sending what the limits allow now; returns (sends started, seconds until more may go)."""
+        jobs = await asyncio.to_thread(self._load)
+        started, wait = 0, self.poll_interval
+        for job in jobs:
+            if len(self._in_flight) >= self.concurrency:
+                break
+            now = time.monotonic()
+            if self._paused_all > now:
+                return started, self._paused_all - now
+            if job.id in self._in_flight:
+                continue
+            if job.chat_id != CALLBACK_CHAT_ID:
+                if job.chat_id in self._in_flight.values():
+                    continue
+                hold = max(self._paused.get(job.chat_id, 0.0) - now, self._limiter(job.chat_id).wait(now))
+                if hold > 0:
+                    wait = min(wait, hold)
+                    continue
+                hold = self._global.wait(now)
+                if hold > 0:
+                    return started, min(wait, hold)
+            if job.ref is not None and job.ref[0] is None and not job.ref[1]:
+                continue  # the message to edit is not sent yet
+            if job.chat_id != CALLBACK_CHAT_ID:
+                self._limiter(job.chat_id).begin(now)
+                self._global.begin(now)
+                job.started = now
+            self._in_flight[job.id] = job.chat_id
+            task = asyncio.create_task(self._deliver(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started, wait
+
+    def _limiter(self, chat_id: int) -> WindowLimiter:
+        limiter = self._chats.get(chat_id)
+        if limiter is None:
+            if chat_id < 0:
+                limiter = WindowLimiter(max(1, round(self._group_per_minute)), 60.0 + self.margin)
+            else:
+                limiter = WindowLimiter.per_second(self._private_rate)
+                limiter.window += self.margin
+            self._chats[chat_id] = limiter
+        return limiter
+
+    # ------------------------------------------------------------------ database side (threads)
+    def _load(self) -> list[_Job]:
+        """Due callback answers, then the oldest unsent row of every chat if it is due."""
+        now = self.clock()
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        pending = and_(table.c.sent_at.is_(None), table.c.failed_at.is_(None))
+        heads = (
+            select(func.min(table.c.id))
+            .where(pending, table.c.chat_id != CALLBACK_CHAT_ID)
+            .group_by(table.c.chat_id)
+        )
+        statement = (
+            select(table.c.id, table.c.chat_id, table.c.method, table.c.payload, table.c.attempts)
+            .where(pending, table.c.not_before <= now)
+            .where(or_(table.c.chat_id == CALLBACK_CHAT_ID, table.c.id.in_(heads)))
+            .order_by((table.c.chat_id != CALLBACK_CHAT_ID), table.c.id)
+            .limit(self.batch)
+        )
+        with session_scope(self.engine) as session:
+            jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts)
+                    for r in session.execute(statement)]
+            refs = {int(j.payload[REF_KEY]) for j in jobs if j.payload.get(REF_KEY) is not None}
+            state: dict[int, tuple[int | None, bool]] = {}
+            if refs:
+                rows = session.execute(
+                    select(table.c.id, table.c.result_message_id, table.c.sent_at, table.c.failed_at)
+                    .where(table.c.id.in_(refs))
+                )
+                for r in rows:
+                    state[r.id] = (r.result_message_id if r.sent_at is not None else None, r.failed_at is not None)
+        for job in jobs:
+            if job.payload.get(REF_KEY) is not None:
+                job.ref = state.get(int(job.payload[REF_KEY]), (None, True))
+        return jobs
+
+    def _record(self, job: _Job, outcome: _Outcome) -> None:
+        self._record_many([(job, outcome)])
+
+    def _record_many(self, results: list[tuple[_Job, _Outcome]]) -> None:
+        """Record the outcomes of several sends in one transaction (a group commit)."""
+        now = self.clock()
+        with session_scope(self.engine) as session:
+            for job, outcome in results:
+                if outcome.kind == "sent":
+                    outbox.mark_sent(session, job.id, message_id=outcome.message_id, now=now)
+                elif outcome.kind == "retry":
+                    outbox.mark_retry(session, job.id, not_before=now + timedelta(seconds=outcome.delay),
+                                      error=outcome.error or "", now=now)
+                else:
+                    outbox.mark_failed(session, job.id, error=outcome.error or "", now=now)
+                    if outcome.unreachable:
+                        mark_unreachable(session, telegram_id=job.chat_id, now=now)
+
+    async def _record_soon(self, job: _Job, outcome: _Outcome) -> None:
+        """Queue an outcome for the next group commit and wait until it is recorded."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._to_record.append((job, outcome, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._group_commit(), name="outbox-recorder")
+        await future
+
+    async def _group_commit(self) -> None:
+        while self._to_record:
+            await asyncio.sleep(GROUP_COMMIT_DELAY)  # let the sends finishing together share a transaction
+            batch, self._to_record = self._to_record, []
+            try:
+                await asyncio.to_thread(self._record_many, [(job, outcome) for job, outcome, _ in batch])
+            except Exception as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    # ------------------------------------------------------------------ Telegram side
+    async def _deliver(self, job: _Job) -> None:
+        try:
+            outcome = await self._call(job)
+            for attempt in range(3):
+                try:
+                    if attempt == 0:
+                        await self._record_soon(job, outcome)
+                    else:
+                        await asyncio.to_thread(self._record, job, outcome)
+                    break
+                except Exception:
+                    log.exception("could not record outbox row %s (attempt %d)", job.id, attempt + 1)
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            if outcome.kind == "sent":
+                self.sent += 1
+            elif outcome.kind == "failed":
+                self.failed += 1
+            else:
+                self.retried += 1
+        finally:
+            if job.started is not None:
+                finished = time.monotonic()
+                self._limiter(job.chat_id).finish(job.started, finished)
+                self._global.finish(job.started, finished)
+            self._in_flight.pop(job.id, None)
+            self._wake.set()
+
+    def _backoff(self, job: _Job) -> float:
+        return min(self.backoff_cap, self.backoff_base * 2 ** min(job.attempts, 20)) * random.uniform(0.5, 1.0)
+
+    async def _call(self, job: _Job) -> _Outcome:
+        params = {k: v for k, v in job.payload.items() if not k.startswith("_")}
+        if job.ref is not None:
+            message_id, failed = job.ref
+            if message_id is None:
+                return _Outcome("failed", error="the message to edit was never sent" if failed else "no message")
+            params["message_id"] = message_id
+        if job.payload.get(PHOTO_KEY):
+            params["photo"] = InputFile(base64.b64decode(job.payload[PHOTO_KEY]), filename="photo.png")
+        try:
+            result = await self.bot.do_api_request(job.method, api_kwargs=params)
+        except RetryAfter as exc:
+            delay = retry_after_seconds(exc)
+            self._on_429(job.chat_id, delay)
+            return _Outcome("retry", error=str(exc), delay=delay)
+        except Forbidden as exc:
+            return _Outcome("failed", error=str(exc), unreachable=job.chat_id > 0)
+        except ChatMigrated as exc:
+            return _Outcome("failed", error=f"chat migrated to {exc.new_chat_id}")
+        except BadRequest as exc:
+            if NOT_MODIFIED in exc.message.lower():
+                return _Outcome("sent", message_id=params.get("message_id"))
+            return _Outcome("failed", error=exc.message)
+        except (TelegramError, Exception) as exc:  # TimedOut, NetworkError, 5xx, bad token: keep trying
+            log.warning("outbox row %s: %s; retrying", job.id, exc)
+            return _Outcome("retry", error=f"{exc.__class__.__name__}: {exc}", delay=self._backoff(job))
+        message_id = result.get("message_id") if isinstance(result, dict) else params.get("message_id")
+        return _Outcome("sent", message_id=message_id)
+
+    def _on_429(self, chat_id: int, delay: float) -> None:
+        """Pause the chat; when several chats hit 429 within a second, pause everything."""
+        now = time.monotonic()
+        self._paused[chat_id] = max(self._paused.get(chat_id, 0.0), now + delay)
+        self._recent_429.append((now, chat_id))
+        while self._recent_429 and now - self._recent_429[0][0] > 1.0:
+            self._recent_429.popleft()
+        if len({chat for _, chat in self._recent_429}) >= self.storm_chats:
+            self._paused_all = max(self._paused_all, now + delay)
+
+
+def sender_from_settings(engine: Engine, bot: Bot, settings: Any, **kwargs: Any) -> OutboxSender:
+    """An :class:`OutboxSender` with the rates from :class:`cases.settings.Settings`."""
+    return OutboxSender(
+        engine, bot,
+        global_per_second=settings.outbox_global_per_second,
+        private_per_second=settings.outbox_private_per_second,
+        group_per_minute=settings.outbox_group_per_minute,
+        **kwargs,
+    )

@@ -1,0 +1,498 @@
+"""Grid workers', leaders' and supervisors' commands and buttons. Every action is checked again by the
+domain services (role and scope from the database); buttons only say what was asked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot import keyboards as kb
+from bot.callbacks import Callback
+from bot.context import BotContext
+from bot.dispatching import dispatch
+from bot.render import (
+    age_text,
+    area_label,
+    person_label,
+    shorten,
+    target_label,
+    ticket_details,
+    ticket_line,
+)
+from bot.replies import answer, close_press, dispatch_rows, refuse_press, say, say_raw, tell
+from bot.resident import parse_number
+from bot.sending import queue_call, queue_photo
+from bot.state import clear_state, get_state, set_state
+from bot.texts import t
+from cases.clock import as_utc
+from cases.models import GroupBinding, Person, Role, RoleAssignment, Ticket
+from cases.services import authz
+from cases.services import tickets as svc
+from cases.services.errors import InviteError, NotFound, PermissionDenied
+from cases.services.people import redeem_invite
+from cases.states import TransitionError
+
+LIST_LIMIT = 30
+
+
+def cmd_join(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
+             now: datetime) -> None:
+    """Redeem a one-time invite code."""
+    lang = person.language
+    if not args:
+        say(session, chat_id, lang, "usage", now=now, usage="/join ABCD-EFGH-JK")
+        return
+    try:
+        assignment = redeem_invite(session, code=args[0], person=person, now=now)
+    except InviteError as exc:
+        say(session, chat_id, lang, "join_failed", now=now, reason=str(exc))
+        return
+    scope = assignment.scope
+    scope_name = target_label(ctx.rules, scope, lang) if scope.startswith("team:") else ctx.rules.area_name(scope, lang)
+    say(session, chat_id, lang, "joined", now=now, role=t(f"role_{assignment.role}", lang), scope=scope_name)
+    say(session, chat_id, lang, "help_staff", now=now)
+
+
+def _scopes(session: Session, person: Person) -> list[RoleAssignment]:
+    assert person.id is not None
+    return authz.roles_of(session, person.id)
+
+
+def cmd_queue(session: Session, ctx: BotContext, person: Person, chat_id: int, *, now: datetime) -> None:
+    """Open tickets in the person's areas and teams, oldest first."""
+    lang = person.language
+    found: dict[int, Ticket] = {}
+    for assignment in _scopes(session, person):
+        for ticket in svc.list_tickets(session, rules=ctx.rules, status="open", scope=assignment.scope,
+                                       limit=LIST_LIMIT):
+            assert ticket.id is not None
+            found[ticket.id] = ticket
+    if not found:
+        say(session, chat_id, lang, "queue_empty", now=now)
+        return
+    tickets = sorted(found.values(), key=lambda tk: tk.id or 0)[:LIST_LIMIT]
+    say_raw(session, chat_id, "\n".join([t("queue_header", lang)] + [ticket_line(ctx.rules, tk, lang)
+                                                                      for tk in tickets]), now=now)
+    for ticket in tickets[:5]:
+        assert ticket.id is not None
+        say_raw(session, chat_id, ticket_line(ctx.rules, ticket, lang), now=now,
+                markup=kb.dispatch_keyboard(ctx.codec, ticket.id, lang))
+
+
+def cmd_my(session: Session, ctx: BotContext, person: Person, chat_id: int, *, now: datetime) -> None:
+    """Tickets the person holds."""
+    lang = person.language
+    tickets = svc.list_tickets(session, rules=ctx.rules, status="claimed", claimed_by=person.id, limit=LIST_LIMIT)
+    if not tickets:
+        say(session, chat_id, lang, "my_empty", now=now)
+        return
+    say_raw(session, chat_id, "\n".join([t("my_header", lang)] + [ticket_line(ctx.rules, tk, lang)
+                                                                   for tk in tickets]), now=now)
+
+
+def show_ticket(session: Session, ctx: BotContext, person: Person, chat_id: int, ticket_id: int | None, *,
+                now: datetime) -> None:
+    """Details and full history, if the person may see the ticket."""
+    lang = person.language
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None or not authz.can_view(session, ctx.rules, person, ticket):
+        say(session, chat_id, lang, "ticket_not_found", now=now, number=f"#{ticket_id}")
+        return
+    assert ticket.id is not None
+    is_reporter = ticket.reporter_id == person.id
+    events = svc.history(session, ticket.id)
+    if is_reporter and not _is_staff_for(session, ctx, person, ticket):
+        events = [e for e in events if e.public]
+    text = ticket_details(
+        ctx.rules, ticket, lang,
+        reporter=session.get(Person, ticket.reporter_id),
+        holder=session.get(Person, ticket.claimed_by) if ticket.claimed_by else None,
+        events=events,
+        show_reporter=not is_reporter,
+    )
+    markup = None
+    if ticket.claimed_by == person.id and ticket.status == "claimed":
+        markup = kb.holder_keyboard(ctx.codec, ticket.id, lang)
+    elif authz.can(session, ctx.rules, person, "reassign", ticket) and ticket.status in ("open", "claimed"):
+        markup = kb.supervisor_keyboard(ctx.codec, ticket.id, lang)
+    say_raw(session, chat_id, text, now=now, markup=markup)
+    send_attachments(session, chat_id, ticket, now=now)
+
+
+def send_attachments(session: Session, chat_id: int, ticket: Ticket, *, now: datetime) -> None:
+    """What the resident sent besides words: the photo, the voice note, the shared location."""
+    caption = ticket.number
+    if ticket.photo_file_id:
+        queue_photo(session, chat_id=chat_id, photo=ticket.photo_file_id, caption=caption, ticket_id=ticket.id,
+                    now=now)
+    if ticket.voice_file_id:
+        queue_call(session, chat_id=chat_id, method="sendVoice", ticket_id=ticket.id, now=now,
+                   payload={"chat_id": chat_id, "voice": ticket.voice_file_id, "caption": caption})
+    if ticket.lat is not None and ticket.lon is not None:
+        queue_call(session, chat_id=chat_id, method="sendLocation", ticket_id=ticket.id, now=now,
+                   payload={"chat_id": chat_id, "latitude": ticket.lat, "longitude": ticket.lon})
+
+
+def _is_staff_for(session: Session, ctx: BotContext, person: Person, ticket: Ticket) -> bool:
+    assert person.id is not None
+    return any(authz.oversees(ctx.rules, ticket, scope) for scope in authz.staff_scopes(session, person.id))
+
+
+def cmd_ticket(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
+               now: datetime) -> None:
+    """/ticket NUMBER."""
+    number = parse_number(args[0] if args else None)
+    if number is None:
+        say(session, chat_id, person.language, "usage", now=now, usage="/ticket 12")
+        return
+    show_ticket(session, ctx, person, chat_id, number, now=now)
+
+
+def cmd_overdue(session: Session, ctx: BotContext, person: Person, chat_id: int, *, now: datetime) -> None:
+    """Overdue tickets in the person's areas, oldest deadline first."""
+    lang = person.language
+    found: dict[int, Ticket] = {}
+    for assignment in _scopes(session, person):
+        for status in ("open", "claimed"):
+            for ticket in svc.list_tickets(session, rules=ctx.rules, status=status, scope=assignment.scope,
+                                           limit=500):
+                if ticket.resolve_by is not None and as_utc(ticket.resolve_by) < now and ticket.id is not None:
+                    found[ticket.id] = ticket
+    if not found:
+        say(session, chat_id, lang, "overdue_empty", now=now)
+        return
+    tickets = sorted(found.values(), key=lambda tk: as_utc(tk.resolve_by) if tk.resolve_by else now)[:LIST_LIMIT]
+    lines = [t("overdue_header", lang)]
+    for ticket in tickets:
+        holder = session.get(Person, ticket.claimed_by) if ticket.claimed_by else None
+        lines.append(t("overdue_line", lang, number=ticket.number,
+                       category=ctx.rules.category_name(ticket.category, lang),
+                       area=area_label(ctx.rules, ticket.area, lang),
+                       overdue=age_text(ticket.resolve_by, now), level=ticket.escalation_level,
+                       holder=person_label(holder, lang)))
+    say_raw(session, chat_id, "\n".join(lines), now=now)
+
+
+def cmd_bind(session: Session, ctx: BotContext, person: Person, chat_id: int, chat_type: str, args: list[str], *,
+             now: datetime) -> None:
+    """Bind a group chat to a grid (leaders and supervisors of that grid)."""
+    lang = person.language
+    if chat_type not in ("group", "supergroup"):
+        say(session, chat_id, lang, "group_only", now=now)
+        return
+    area = args[0] if args else ""
+    if area not in ctx.rules.areas or ctx.rules.areas[area].kind != "grid":
+        say(session, chat_id, lang, "unknown_area", now=now, area=area or "?")
+        return
+    assert person.id is not None
+    scopes = authz.staff_scopes(session, person.id, (Role.LEADER.value, Role.SUPERVISOR.value))
+    if not any(ctx.rules.is_within(area, scope) for scope in scopes):
+        say(session, chat_id, lang, "not_allowed", now=now)
+        return
+    binding = session.get(GroupBinding, chat_id)
+    if binding is None:
+        assert person.id is not None
+        binding = GroupBinding(chat_id=chat_id, area=area, bound_by=person.id, created_at=now)
+    binding.area = area
+    session.add(binding)
+    say(session, chat_id, lang, "group_bound", now=now, area=ctx.rules.area_name(area, lang))
+
+
+def cmd_pause(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
+              now: datetime) -> None:
+    """/pause NUMBER REASON: stop the clock while waiting on the resident."""
+    from cases.services.pausing import pause
+
+    lang = person.language
+    number = parse_number(args[0] if args else None)
+    reason = " ".join(args[1:]).strip()
+    if number is None or not reason:
+        say(session, chat_id, lang, "usage", now=now, usage="/pause 12 等待居民提供门牌号")
+        return
+    ticket = _acted(session, ctx, person, chat_id, number, lambda: pause(
+        session, ticket_id=number, actor=person, reason=reason, rules=ctx.rules, now=now), now=now)
+    if ticket is not None:
+        say(session, chat_id, lang, "paused_ok", now=now, number=ticket.number)
+        reporter = session.get(Person, ticket.reporter_id)
+        if reporter is not None:
+            tell(session, reporter, "r_paused", now=now, ticket_id=ticket.id, number=ticket.number, reason=reason)
+
+
+def cmd_resume(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
+               now: datetime) -> None:
+    """/resume NUMBER."""
+    from cases.services.pausing import resume
+
+    number = parse_number(args[0] if args else None)
+    if number is None:
+        say(session, chat_id, person.language, "usage", now=now, usage="/resume 12")
+        return
+    ticket = _acted(session, ctx, person, chat_id, number, lambda: resume(
+        session, ticket_id=number, actor=person, rules=ctx.rules, now=now), now=now)
+    if ticket is not None:
+        say(session, chat_id, person.language, "resumed_ok", now=now, number=ticket.number)
+
+
+def _acted(session: Session, ctx: BotContext, person: Person, chat_id: int, number: int, action: object, *,
+           now: datetime) -> Ticket | None:
+    """Run a service call, turning refusals into plain answers; the ticket after it, or None."""
+    lang = person.language
+    try:
+        assert callable(action)
+        action()
+    except NotFound:
+        say(session, chat_id, lang, "ticket_not_found", now=now, number=f"#{number}")
+        return None
+    except PermissionDenied:
+        say(session, chat_id, lang, "not_allowed", now=now)
+        return None
+    except TransitionError as exc:
+        say_raw(session, chat_id, str(exc), now=now)
+        return None
+    return session.get(Ticket, number)
+
+
+# ---------------------------------------------------------------- buttons
+
+STAFF_ACTIONS = {kb.CLAIM, kb.DETAILS, kb.NOTE_PUBLIC, kb.NOTE_INTERNAL, kb.RESOLVE, kb.RELEASE, kb.TRANSFER,
+                 kb.TRANSFER_TO, kb.REASSIGN, kb.REASSIGN_TO, kb.CANCEL, kb.DISPATCH}
+
+
+def on_staff_button(session: Session, ctx: BotContext, person: Person, cb: Callback, *, query_id: str,
+                    chat_id: int, message_id: int, now: datetime) -> bool:
+    """Handle a staff button; False when ``cb`` is not a staff action."""
+    if cb.action not in STAFF_ACTIONS:
+        return False
+    lang = person.language
+    ticket_id = cb.int_arg(0)
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        refuse_press(session, query_id, chat_id, message_id, "stale_button", lang, now=now)
+        return True
+    try:
+        _staff_action(session, ctx, person, ticket, cb, query_id=query_id, chat_id=chat_id,
+                      message_id=message_id, now=now)
+    except PermissionDenied:
+        answer(session, query_id, t("not_allowed", lang), now=now, alert=True)
+    except (TransitionError, NotFound):
+        refuse_press(session, query_id, chat_id, message_id, "stale_button", lang, now=now)
+    return True
+
+
+def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Ticket, cb: Callback, *,
+                  query_id: str, chat_id: int, message_id: int, now: datetime) -> None:
+    lang = person.language
+    rules = ctx.rules
+    assert ticket.id is not None
+    if cb.action == kb.DETAILS:
+        answer(session, query_id, now=now)
+        show_ticket(session, ctx, person, chat_id, ticket.id, now=now)
+    elif cb.action == kb.CLAIM:
+        claim(session, ctx, person, ticket, query_id=query_id, now=now)
+    elif cb.action in (kb.NOTE_PUBLIC, kb.NOTE_INTERNAL, kb.RESOLVE, kb.CANCEL):
+        verb = {"np": "note", "ni": "note", "r": "resolve", "cx": "cancel"}[cb.action]
+        authz.require(session, rules, person, verb, ticket)
+        if verb == "resolve" and ticket.status != "claimed":
+            raise TransitionError("not claimed")
+        answer(session, query_id, now=now)
+        awaiting = {"np": "note_public", "ni": "note_internal", "r": "resolve", "cx": "cancel_reason"}[cb.action]
+        set_state(session, chat_id, awaiting, ticket_id=ticket.id, now=now)
+        key = {"note": "ask_note", "resolve": "ask_resolve_note", "cancel": "ask_cancel_reason"}[verb]
+        say(session, chat_id, lang, key, now=now)
+    elif cb.action == kb.RELEASE:
+        svc.release(session, ticket_id=ticket.id, actor=person, rules=rules, now=now)
+        close_press(session, query_id, chat_id, message_id, now=now)
+        say(session, chat_id, lang, "released_ok", now=now, number=ticket.number)
+        _tell_reporter(session, ticket, "r_released", now=now)
+        dispatch(session, ctx, ticket, now=now)
+    elif cb.action == kb.TRANSFER:
+        authz.require(session, rules, person, "transfer", ticket)
+        answer(session, query_id, now=now)
+        say(session, chat_id, lang, "ask_transfer_target", now=now,
+            markup=_transfer_keyboard(ctx, ticket, lang))
+    elif cb.action == kb.TRANSFER_TO:
+        target = _transfer_target(ctx, cb.arg(1))
+        if target is None:
+            raise TransitionError("unknown target")
+        authz.require(session, rules, person, "transfer", ticket)
+        close_press(session, query_id, chat_id, message_id, now=now)
+        set_state(session, chat_id, "transfer_reason", ticket_id=ticket.id, data={"target": target}, now=now)
+        say(session, chat_id, lang, "ask_transfer_reason", now=now)
+    elif cb.action == kb.REASSIGN:
+        authz.require(session, rules, person, "reassign", ticket)
+        answer(session, query_id, now=now)
+        workers = _workers_for(session, ctx, ticket)
+        rows = [[(person_label(w, lang), ctx.codec.encode(kb.REASSIGN_TO, ticket.id, w.id))] for w in workers[:10]]
+        say(session, chat_id, lang, "ask_reassign_worker", now=now, markup=kb.inline(rows) if rows else None)
+    elif cb.action == kb.REASSIGN_TO:
+        worker_id = cb.int_arg(1)
+        worker = session.get(Person, worker_id) if worker_id is not None else None
+        if worker is None:
+            raise TransitionError("unknown worker")
+        svc.reassign(session, ticket_id=ticket.id, actor=person, rules=rules, to_worker=worker, now=now)
+        close_press(session, query_id, chat_id, message_id, now=now)
+        say(session, chat_id, lang, "reassigned_ok", now=now, number=ticket.number, worker=person_label(worker, lang))
+        tell(session, worker, "w_assigned_to_you", now=now, ticket_id=ticket.id, number=ticket.number,
+             actor=person_label(person, worker.language), markup=kb.holder_keyboard(ctx.codec, ticket.id,
+                                                                                  worker.language))
+        _claimed_everywhere(session, ctx, ticket, worker, now=now)
+    elif cb.action == kb.DISPATCH:
+        authz.require(session, rules, person, "reassign", ticket)
+        if not ticket.held:
+            raise TransitionError("not held")
+        svc.release_hold(session, ticket_id=ticket.id, actor=person, rules=rules, now=now)
+        close_press(session, query_id, chat_id, message_id, now=now)
+        say(session, chat_id, lang, "dispatched_ok", now=now, number=ticket.number)
+        dispatch(session, ctx, ticket, now=now)
+
+
+def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, query_id: str,
+          now: datetime) -> None:
+    """Claim: exactly one worker wins; everybody's announcement is edited; the loser is told who won."""
+    assert ticket.id is not None
+    lang = person.language
+    result = svc.claim(session, ticket_id=ticket.id, worker=person, rules=ctx.rules, now=now)
+    if not result.won:
+        holder = result.holder
+        answer(session, query_id, t("w_claim_lost", lang, number=ticket.number,
+                                    worker=person_label(holder, lang)), now=now, alert=True)
+        return
+    answer(session, query_id, now=now)
+    claimed = result.ticket
+    tell(session, person, "w_claim_won", now=now, ticket_id=ticket.id, number=ticket.number,
+         markup=kb.holder_keyboard(ctx.codec, ticket.id, lang))
+    _claimed_everywhere(session, ctx, claimed, person, now=now)
+    reporter = session.get(Person, claimed.reporter_id)
+    if reporter is not None:
+        tell(session, reporter, "r_claimed", now=now, ticket_id=ticket.id, number=ticket.number,
+             worker=person_label(person, reporter.language), dedupe_key=f"claimed:{ticket.id}:{claimed.claimed_at}")
+
+
+def _claimed_everywhere(session: Session, ctx: BotContext, ticket: Ticket, holder: Person, *,
+                        now: datetime) -> None:
+    """Edit every announcement of the ticket to 'claimed by NAME', keeping only a Details button."""
+    from bot.sending import queue_edit
+
+    assert ticket.id is not None
+    for row in dispatch_rows(session, ticket):
+        recipient = session.exec(select(Person).where(Person.telegram_id == row.chat_id)).first()
+        lang = recipient.language if recipient else "zh"
+        queue_edit(session, chat_id=row.chat_id, of_outbox_id=row.id,
+                   text=t("w_claimed_by", lang, number=ticket.number, worker=person_label(holder, lang)),
+                   reply_markup=kb.details_keyboard(ctx.codec, ticket.id, lang), now=now)
+
+
+def _workers_for(session: Session, ctx: BotContext, ticket: Ticket) -> list[Person]:
+    from bot.dispatching import handlers_of
+
+    return handlers_of(session, ctx, ticket.target)
+
+
+def _transfer_keyboard(ctx: BotContext, ticket: Ticket, lang: str) -> kb.Markup:
+    """Grids of the same street and every team."""
+    assert ticket.id is not None
+    rules = ctx.rules
+    street = rules.ancestor_of_kind(ticket.area, "street") if ticket.area else None
+    grids = rules.grids_within(street) if street else rules.grids
+    order = list(rules.areas)
+    teams = list(rules.teams)
+    rows = [[(rules.area_name(g, lang), ctx.codec.encode(kb.TRANSFER_TO, ticket.id, f"g{order.index(g)}"))]
+            for g in grids if f"grid:{g}" != ticket.target]
+    rows += [[(rules.team_name(team, lang), ctx.codec.encode(kb.TRANSFER_TO, ticket.id, f"t{i}"))]
+             for i, team in enumerate(teams) if f"team:{team}" != ticket.target]
+    return kb.inline(rows)
+
+
+def _transfer_target(ctx: BotContext, code: str | None) -> str | None:
+    if not code or len(code) < 2 or not code[1:].isdigit():
+        return None
+    index = int(code[1:])
+    if code[0] == "g":
+        order = list(ctx.rules.areas)
+        if index < len(order) and ctx.rules.areas[order[index]].kind == "grid":
+            return f"grid:{order[index]}"
+    if code[0] == "t":
+        teams = list(ctx.rules.teams)
+        if index < len(teams):
+            return f"team:{teams[index]}"
+    return None
+
+
+def _tell_reporter(session: Session, ticket: Ticket, key: str, *, now: datetime, **values: Any) -> None:
+    reporter = session.get(Person, ticket.reporter_id)
+    if reporter is not None:
+        tell(session, reporter, key, now=now, ticket_id=ticket.id, number=ticket.number, **values)
+
+
+# ---------------------------------------------------------------- answers to the bot's questions
+
+def on_staff_reply(session: Session, ctx: BotContext, person: Person, chat_id: int, *, text: str,
+                   photo_file_id: str | None, now: datetime) -> bool:
+    """Text (or photo) answering a question the bot asked a worker; False if nothing was asked."""
+    state = get_state(session, chat_id)
+    if state is None or state.ticket_id is None or state.awaiting not in (
+            "note_public", "note_internal", "resolve", "transfer_reason", "cancel_reason"):
+        return False
+    lang = person.language
+    rules = ctx.rules
+    ticket_id = state.ticket_id
+    awaiting = state.awaiting
+    data = dict(state.data)
+    clear_state(session, chat_id)
+    note = text.strip()
+
+    def act() -> None:
+        if awaiting in ("note_public", "note_internal"):
+            svc.add_note(session, ticket_id=ticket_id, actor=person, rules=rules, text=note,
+                         public=awaiting == "note_public", now=now)
+        elif awaiting == "resolve":
+            svc.resolve(session, ticket_id=ticket_id, actor=person, rules=rules, note=note or None,
+                        photo_file_id=photo_file_id, now=now)
+        elif awaiting == "transfer_reason":
+            svc.transfer(session, ticket_id=ticket_id, actor=person, rules=rules, to_target=str(data["target"]),
+                         reason=note or "-", now=now)
+        else:
+            svc.cancel(session, ticket_id=ticket_id, actor=person, rules=rules, reason=note or "-", now=now)
+
+    ticket = _acted(session, ctx, person, chat_id, ticket_id, act, now=now)
+    if ticket is None:
+        return True
+    assert ticket.id is not None
+    if awaiting == "note_public":
+        say(session, chat_id, lang, "note_added", now=now, number=ticket.number)
+        _tell_reporter(session, ticket, "r_note", now=now, note=shorten(note, 1000))
+    elif awaiting == "note_internal":
+        say(session, chat_id, lang, "note_added", now=now, number=ticket.number)
+    elif awaiting == "resolve":
+        say(session, chat_id, lang, "resolved_ok", now=now, number=ticket.number)
+        reporter = session.get(Person, ticket.reporter_id)
+        if reporter is not None:
+            if photo_file_id:
+                queue_photo(session, chat_id=reporter.telegram_id, photo=photo_file_id, caption=ticket.number,
+                            ticket_id=ticket.id, now=now)
+            tell(session, reporter, "r_resolved", now=now, ticket_id=ticket.id, number=ticket.number,
+                 note=shorten(note, 1000) or "-", markup=kb.confirm_keyboard(ctx.codec, ticket.id, reporter.language))
+    elif awaiting == "transfer_reason":
+        target = target_label(rules, ticket.target, lang)
+        say(session, chat_id, lang, "transferred_ok", now=now, number=ticket.number, target=target)
+        reporter = session.get(Person, ticket.reporter_id)
+        if reporter is not None:
+            tell(session, reporter, "r_transferred", now=now, ticket_id=ticket.id, number=ticket.number,
+                 target=target_label(rules, ticket.target, reporter.language))
+        dispatch(session, ctx, ticket, now=now)
+    else:
+        say(session, chat_id, lang, "cancelled_ok", now=now, number=ticket.number)
+        _tell_reporter(session, ticket, "r_cancelled_staff", now=now, reason=note or "-")
+    return True
+
+
+def skip(session: Session, person: Person, chat_id: int, *, now: datetime, ctx: BotContext) -> None:
+    """/skip: resolve without a note if that was asked, else drop the pending question."""
+    state = get_state(session, chat_id)
+    if state is not None and state.awaiting == "resolve":
+        on_staff_reply(session, ctx, person, chat_id, text="", photo_file_id=None, now=now)
+        return
+    clear_state(session, chat_id)
+    say(session, chat_id, person.language, "skipped", now=now)
