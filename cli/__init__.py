@@ -1,0 +1,1 @@
+"""The ``gridbot`` command line: the single entry point."""

@@ -1,0 +1,193 @@
+"""``gridbot demo``: the real bot against a local Bot API emulator, playing a short story.
+
+No token, no network: an emulator on 127.0.0.1, the bundled rules and a temporary SQLite file. A resident
+reports a burst pipe and shares a location; two workers race to claim; one wins; the resident is told;
+the worker resolves; the resident confirms and rates. The chat transcript is printed as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from emulator import BotApiEmulator, TranscriptEntry
+
+DEMO_TOKEN = "123456:DEMO-gridbot-token"
+RESIDENT, WANG, LI, ZHANG = 5001, 6001, 6002, 6003
+POINT = (29.3530, 113.1040)  # (lat, lon) inside grid taizimiao-1 of the bundled rules
+STEP_TIMEOUT = 60.0
+RULES = Path(__file__).resolve().parent.parent / "routing_rules.yaml"
+
+
+@dataclass
+class Narrator:
+    """Prints user actions and every new bot message, edit and button answer, in order."""
+
+    emu: BotApiEmulator
+    out: TextIO
+    names: dict[int, str]
+    seen: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def emit(self, line: str) -> None:
+        self.lines.append(line)
+        print(line, file=self.out, flush=True)
+
+    def user(self, user_id: int, what: str) -> None:
+        self.emit(f"\n👤 {self.names[user_id]}: {what}")
+
+    def admin(self, what: str) -> None:
+        self.emit(f"\n🛠  admin$ {what}")
+
+    def flush(self) -> None:
+        entries = self.emu.transcript[self.seen:]
+        self.seen += len(entries)
+        for entry in entries:
+            self.emit(self._render(entry))
+
+    def _render(self, entry: TranscriptEntry) -> str:
+        who = self.names.get(entry.chat_id, str(entry.chat_id))
+        body = (entry.text or entry.caption or "").replace("\n", "\n      ")
+        buttons = _buttons(entry.reply_markup)
+        if entry.method == "sendMessage":
+            head = f"🤖 → {who}: "
+        elif entry.method.startswith("edit"):
+            head = f"✏️  (edits its message to {who}) "
+            if not body:
+                body = "(buttons removed)" if not buttons else ""
+        else:
+            head = f"🤖 {entry.method} → {who}: "
+        return f"   {head}{body}{buttons}"
+
+
+def _buttons(markup: dict[str, Any] | None) -> str:
+    if not markup:
+        return ""
+    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+    labels = [button.get("text", "") for row in rows for button in row]
+    return ("\n      " + " ".join(f"[{label}]" for label in labels)) if labels else ""
+
+
+async def _until(emu: BotApiEmulator, narrator: Narrator, predicate: Callable[[], Any]) -> Any:
+    result = await emu.wait_for(predicate, timeout=STEP_TIMEOUT)
+    await asyncio.sleep(0.3)  # let the messages that belong to the same step arrive too
+    narrator.flush()
+    return result
+
+
+def _has_text(emu: BotApiEmulator, chat_id: int, fragment: str) -> Callable[[], bool]:
+    def check() -> bool:
+        return any(fragment in (m.text or "") for m in emu.messages_to(chat_id) if m.from_bot)
+
+    return check
+
+
+async def play(out: TextIO, workdir: Path) -> int:
+    """Run the story; returns the number of the ticket it created."""
+    from bot.app import build_app
+    from cases.db import session_scope
+    from cases.models import Ticket
+    from cases.services.people import create_invite
+    from cases.services.tickets import history
+    from cases.settings import Settings
+
+    names = {RESIDENT: "陈阿姨 (resident)", WANG: "王师傅 (worker)", LI: "李师傅 (worker)",
+             ZHANG: "张组长 (grid leader)"}
+    async with BotApiEmulator(token=DEMO_TOKEN) as emu:
+        narrator = Narrator(emu, out, names)
+        for user_id, first_name in ((RESIDENT, "陈阿姨"), (WANG, "王师傅"), (LI, "李师傅"), (ZHANG, "张组长")):
+            emu.add_user(user_id, first_name, language_code="zh-hans")
+        db = workdir / "demo.db"
+        settings = Settings(token=DEMO_TOKEN, api_base_url=emu.base_url, database_url=f"sqlite:///{db}",
+                            rules=str(RULES), sweep_seconds=3600)
+        app = build_app(settings)
+        narrator.emit(f"Gridbot demo · Bot API emulator at {emu.base_url.rsplit('/', 1)[0]} · database {db}")
+        narrator.emit(f"rules: {settings.rules} ({len(app.rules.grids)} grids, {len(app.rules.categories)} categories)")
+        await app.runtime.start()
+        try:
+            codes = {}
+            with session_scope(app.engine) as session:
+                now = app.runtime.clock()
+                for user_id, role, area in ((WANG, "worker", "taizimiao-1"), (LI, "worker", "taizimiao-1"),
+                                            (ZHANG, "leader", "taizimiao")):
+                    codes[user_id] = create_invite(session, role=role, scope=area, expires_in=timedelta(days=7),
+                                                   now=now, rules=app.rules)
+                    narrator.admin(f"gridbot invite --role {role} --area {area}   →  {codes[user_id]}")
+            for user_id, code in codes.items():
+                narrator.user(user_id, f"/join {code}")
+                emu.send_text(user_id, f"/join {code}")
+                await _until(emu, narrator, _has_text(emu, user_id, "欢迎加入"))
+
+            narrator.user(RESIDENT, "/start")
+            emu.send_text(RESIDENT, "/start")
+            await _until(emu, narrator, _has_text(emu, RESIDENT, "您好"))
+
+            report = "我家水管爆了，地板都是水！"
+            narrator.user(RESIDENT, report)
+            emu.send_text(RESIDENT, report)
+            await _until(emu, narrator, _has_text(emu, RESIDENT, "也可以直接共享位置"))
+
+            narrator.user(RESIDENT, f"📍 shares a location ({POINT[0]}, {POINT[1]})")
+            emu.send_location(RESIDENT, *POINT)
+            await _until(emu, narrator, lambda: emu.find_button(WANG, "✋ 认领") and emu.find_button(LI, "✋ 认领"))
+
+            narrator.emit("\n⚡ 王师傅 and 李师傅 press ✋ 认领 at the same instant")
+            queries = [emu.click(WANG, WANG, "✋ 认领"), emu.click(LI, LI, "✋ 认领")]
+            await _until(emu, narrator, lambda: all(emu.callbacks[q].answered for q in queries)
+                         and _has_text(emu, RESIDENT, "受理，正在处理")())
+            for q in queries:
+                record = emu.callbacks[q]
+                narrator.emit(f"   🔔 {names[record.user_id]} sees: {record.answer_text or '✓'}")
+
+            with session_scope(app.engine) as session:
+                ticket = session.get(Ticket, 1)
+                assert ticket is not None and ticket.claimed_by is not None
+                from cases.models import Person
+
+                winner_person = session.get(Person, ticket.claimed_by)
+                assert winner_person is not None
+                winner = winner_person.telegram_id
+            narrator.user(winner, "presses ✅ 办结")
+            emu.click(winner, winner, "✅ 办结")
+            await _until(emu, narrator, _has_text(emu, winner, "办结说明"))
+            note = "已关闭总阀，更换了爆裂的水管，地面已清理干净。"
+            narrator.user(winner, note)
+            emu.send_text(winner, note)
+            await _until(emu, narrator, lambda: emu.find_button(RESIDENT, "✅ 已解决"))
+
+            narrator.user(RESIDENT, "presses ✅ 已解决")
+            emu.click(RESIDENT, RESIDENT, "✅ 已解决")
+            await _until(emu, narrator, lambda: emu.find_button(RESIDENT, "⭐⭐⭐⭐⭐"))
+            narrator.user(RESIDENT, "presses ⭐⭐⭐⭐⭐")
+            emu.click(RESIDENT, RESIDENT, "⭐⭐⭐⭐⭐")
+            await _until(emu, narrator, _has_text(emu, RESIDENT, "感谢您的评价"))
+
+            with session_scope(app.engine) as session:
+                ticket = session.get(Ticket, 1)
+                assert ticket is not None
+                narrator.emit(f"\n📋 ticket {ticket.number}: status={ticket.status} category={ticket.category} "
+                              f"grid={ticket.area} rating={ticket.rating}")
+                why = str(ticket.explanation.get("explanation_text", ""))
+                narrator.emit("   routing: " + why.replace("\n", "\n            "))
+                for event in history(session, 1):
+                    narrator.emit(f"   · {event.kind:<10} {event.from_status or '':>8} → {event.to_status or '':<8}"
+                                  f" {event.note or ''}")
+            stats = emu.stats()
+            narrator.emit(f"\nemulator: {stats['sent_messages']} messages sent, "
+                          f"{len(stats['duplicates'])} duplicates, {len(stats['rate_violations'])} rate violations, "
+                          f"{stats['unanswered_callbacks']} unanswered button presses")
+            return 1
+        finally:
+            await app.runtime.stop()
+
+
+def run_demo(out: TextIO) -> int:
+    """Play the story in a temporary directory; returns the exit code."""
+    with tempfile.TemporaryDirectory(prefix="gridbot-demo-") as tmp:
+        asyncio.run(play(out, Path(tmp)))
+    return 0

@@ -1,0 +1,27 @@
+"""``gridbot``: one command for admins and operators. Each sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import db_cmd, demo_cmd, digest_cmd, invite_cmd, route_cmd, rules_cmd, run_cmd, tickets_cmd
+
+app = typer.Typer(
+    name="gridbot",
+    help="Gridbot: community-grid case management over Telegram.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""``gridbot tickets list|show|export``: read-only views of tickets for admins and oversight."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlmodel import Session, col, select
+
+from cases.clock import as_utc
+from cases.db import session_scope
+from cases.models import Person, Status, Ticket, TicketEvent
+from cases.rules.schema import Rules
+from cases.services import tickets as svc
+from cases.services.errors import InvalidInput, NotFound
+from cli.db_cmd import open_database, open_rules
+
+tickets_app = typer.Typer(help="List, show and export tickets.", no_args_is_help=True)
+
+EXPORT_FIELDS = [
+    "number",
+    "status",
+    "category",
+    "priority",
+    "area",
+    "target",
+    "reporter",
+    "holder",
+    "text",
+    "created_at",
+    "opened_at",
+    "claimed_at",
+    "resolved_at",
+    "closed_at",
+    "claim_by",
+    "resolve_by",
+    "escalation_level",
+    "reopen_count",
+    "rating",
+    "merged_into",
+    "held",
+    "route_index",
+    "lat",
+    "lon",
+]
+
+
+class Format(StrEnum):
+    """Export formats."""
+
+    CSV = "csv"
+    JSON = "json"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``tickets`` command group to ``app``."""
+    app.add_typer(tickets_app, name="tickets")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value is not None else None
+
+
+def _local(value: datetime | None, rules: Rules) -> str:
+    return as_utc(value).astimezone(rules.zone).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    found = session.exec(select(Person).where(col(Person.id).in_(wanted))).all()
+    return {p.id: p.name or f"user {p.telegram_id}" for p in found if p.id is not None}
+
+
+def _number(text: str) -> int:
+    try:
+        return int(text.strip().lstrip("#"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a ticket number such as 12 or #12") from None
+
+
+def _select(session: Session, rules: Rules, status: str | None, area: str | None, limit: int) -> list[Ticket]:
+    if status is not None and status not in {s.value for s in Status}:
+        raise typer.BadParameter(f"unknown status {status!r}; use one of: {', '.join(s.value for s in Status)}")
+    try:
+        return svc.list_tickets(session, rules=rules, status=status, scope=area, limit=limit, newest_first=True)
+    except InvalidInput as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@tickets_app.command("list")
+def list_cmd(
+    status: str | None = typer.Option(None, "--status", help="only this status (open, claimed, ...)"),
+    area: str | None = typer.Option(None, "--area", help="only tickets within this area, or team:<id>"),
+    limit: int = typer.Option(50, "--limit", min=1, help="at most this many, newest first"),
+) -> None:
+    """List tickets, newest first."""
+    rules, engine = open_rules(), open_database()
+    try:
+        with session_scope(engine) as session:
+            found = _select(session, rules, status, area, limit)
+            names = _names(session, {t.claimed_by for t in found})
+    finally:
+        engine.dispose()
+    if not found:
+        typer.echo("no tickets match")
+        return
+    typer.echo(f"{'number':<8}{'status':<11}{'category':<13}{'priority':<11}{'target':<26}{'created':<18}holder")
+    for t in found:
+        holder = names.get(t.claimed_by or 0, "-")
+        typer.echo(
+            f"{t.number:<8}{t.status:<11}{t.category:<13}{t.priority:<11}{t.target or '(no place)':<26}"
+            f"{_local(t.created_at, rules):<18}{holder}"
+        )
+    typer.echo(f"{len(found)} ticket{'s' if len(found) != 1 else ''}")
+
+
+@tickets_app.command("show")
+def show(number: str = typer.Argument(..., help="ticket number, e.g. 12 or #12")) -> None:
+    """Show one ticket with its whole history."""
+    ticket_id = _number(number)
+    rules, engine = open_rules(), open_database()
+    try:
+        with session_scope(engine) as session:
+            try:
+                t = svc.get(session, ticket_id)
+            except NotFound as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(1) from None
+            events = svc.history(session, ticket_id)
+            names = _names(session, {t.reporter_id, t.claimed_by, *(e.actor_id for e in events)})
+    finally:
+        engine.dispose()
+    typer.echo(f"Ticket {t.number} — {t.status}")
+    rows = [
+        ("category", f"{rules.category_name(t.category, 'en')} ({t.category}), priority {t.priority}"),
+        ("target", rules.target_name(t.target, "en") + f" ({t.target})" if t.target else "(place unknown)"),
+        ("area", t.area or "-"),
+        ("reporter", names.get(t.reporter_id, str(t.reporter_id))),
+        ("holder", names.get(t.claimed_by or 0, "-")),
+        ("created", _local(t.created_at, rules)),
+        ("claim by", _local(t.claim_by, rules)),
+        ("resolve by", _local(t.resolve_by, rules)),
+        ("escalation", str(t.escalation_level)),
+        ("reopened", str(t.reopen_count)),
+        ("rating", str(t.rating) if t.rating is not None else "-"),
+        ("text", t.text),
+    ]
+    if t.merged_into:
+        rows.append(("merged into", f"#{t.merged_into}"))
+    for label, value in rows:
+        typer.echo(f"  {label:<11} {value}")
+    typer.echo("History:")
+    for e in events:
+        move = f" {e.from_status or '∅'} → {e.to_status}" if e.to_status else ""
+        who = names.get(e.actor_id or 0, "system") if e.actor_id else "system"
+        note = f": {e.note}" if e.note else ""
+        internal = " [internal]" if not e.public else ""
+        typer.echo(f"  {_local(e.at, rules)}  {e.kind}{move} by {who}{internal}{note}")
+
+
+def _record(t: Ticket, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "number": t.id,
+        "status": t.status,
+        "category": t.category,
+        "priority": t.priority,
+        "area": t.area,
+        "target": t.target,
+        "reporter": names.get(t.reporter_id),
+        "holder": names.get(t.claimed_by or 0),
+        "text": t.text,
+        "created_at": _iso(t.created_at),
+        "opened_at": _iso(t.opened_at),
+        "claimed_at": _iso(t.claimed_at),
+        "resolved_at": _iso(t.resolved_at),
+        "closed_at": _iso(t.closed_at),
+        "claim_by": _iso(t.claim_by),
+        "resolve_by": _iso(t.resolve_by),
+        "escalation_level": t.escalation_level,
+        "reopen_count": t.reopen_count,
+        "rating": t.rating,
+        "merged_into": t.merged_into,
+        "held": t.held,
+        "route_index": t.route_index,
+        "lat": t.lat,
+        "lon": t.lon,
+    }
+
+
+def _event_record(e: TicketEvent, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "at": _iso(e.at),
+        "kind": e.kind,
+        "actor": names.get(e.actor_id or 0),
+        "from": e.from_status,
+        "to": e.to_status,
+        "note": e.note,
+        "public": e.public,
+        "data": e.data,
+    }
+
+
+@tickets_app.command("export")
+def export(
+    fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket) or json (with history)"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
+    status: str | None = typer.Option(None, "--status", help="only this status"),
+    area: str | None = typer.Option(None, "--area", help="only tickets within this area, or team:<id>"),
+) -> None:
+    """Export tickets (oldest first) as CSV or JSON; JSON includes each ticket's history."""
+    rules, engine = open_rules(), open_database()
+    try:
+        with session_scope(engine) as session:
+            found = sorted(_select(session, rules, status, area, 10**9), key=lambda t: t.id or 0)
+            events: dict[int, list[TicketEvent]] = {}
+            if fmt is Format.JSON:
+                for e in session.exec(select(TicketEvent).order_by(col(TicketEvent.at), col(TicketEvent.id))):
+                    events.setdefault(e.ticket_id, []).append(e)
+            ids = {t.reporter_id for t in found} | {t.claimed_by for t in found}
+            ids |= {e.actor_id for evs in events.values() for e in evs}
+            names = _names(session, ids)
+    finally:
+        engine.dispose()
+    if fmt is Format.JSON:
+        data = [
+            _record(t, names) | {"history": [_event_record(e, names) for e in events.get(t.id or 0, [])]} for t in found
+        ]
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(_record(t, names) for t in found)
+        text = buffer.getvalue()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(found)} ticket{'s' if len(found) != 1 else ''} to {output}", err=True)
