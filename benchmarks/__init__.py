@@ -1,0 +1,1 @@
+"""Benchmarks (figures, not timed tests): ``python -m benchmarks.<name>``."""

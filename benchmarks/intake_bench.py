@@ -1,0 +1,242 @@
+"""Intake benchmark: Gridbot against a bare python-telegram-bot echo bot, same emulator kind, same load.
+
+Run: ``.venv/bin/python -m benchmarks.intake_bench [--messages 1000] [--users 200] [--telegram-limits]``.
+
+Both bots run in this process and long-poll their own HTTP Bot API emulator (``EmulatorThread`` on
+127.0.0.1); every message is injected at once (a burst) from ``--users`` residents. Each Gridbot
+message names a place in one of the bundled rules' 12 grids, so it opens a ticket at once; one worker
+is registered per grid. Latency is measured on this process's monotonic clock from the emulator
+creating the update to:
+
+- **ticket committed**: the transaction that inserted the ticket committed (SQLAlchemy session events);
+- **worker notified**: the worker's "new ticket" message reached the emulator (left the outbox);
+- **resident answered**: the resident's acknowledgement reached the emulator;
+- for the echo bot: the echo reached the emulator (``benchmarks.echo_bot``).
+
+Sending limits: the echo bot has no rate limiter. By default Gridbot's outbox limits are raised to
+10,000/s (overall and per chat) so the table compares the machinery, not Telegram's policy: with the
+real limits (``--telegram-limits``: 30 msg/s overall, 1 msg/s per private chat) a worker receives at
+most one notification a second, so notifications of 12 grids cannot leave faster than 12/s whatever the
+bot does, and acknowledgements plus notifications share 30 msg/s. Residents are spread so that each
+sends at most ``reports_per_hour`` (10 in the bundled rules) reports; more would be held for review.
+SQLite lives in a temporary directory; the bundled ``routing_rules.yaml`` is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+
+from benchmarks.echo_bot import echo_baseline
+from bot.app import build_app
+from cases.clock import utcnow
+from cases.db import session_scope
+from cases.models import Ticket
+from cases.services.people import get_or_create_person, grant_role
+from cases.settings import Settings
+from emulator.server import EmulatorThread
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "5100:intake-bench"
+FIRST_RESIDENT, FIRST_WORKER = 600_000, 690_000
+RAISED_LIMIT = 10_000.0
+PLACES = {  # grid -> a place residents name (bundled rules)
+    "taizimiao-1": "金鹗小区5栋", "taizimiao-2": "东方红小区3栋", "yunmeng-1": "云梦花园2栋",
+    "yunmeng-2": "桃花苑6栋", "qiaoxi-1": "枫桥湖小区4栋", "qiaoxi-2": "铁路新村2栋",
+    "baishi-1": "白石岭小区1栋", "baishi-2": "锦绣华庭A栋", "yanzishan-1": "燕子山小区3栋",
+    "yanzishan-2": "望岳新村5栋", "liulin-1": "柳林洲小区2栋", "liulin-2": "南湖华府1栋",
+}
+PROBLEMS = ["楼道灯坏了，晚上一片漆黑", "门口的垃圾满了没人清运", "前面路面有个大坑", "楼下广场舞太吵了"]
+NEW_TICKET = re.compile(r"新工单 #(\d+)")
+ACK = re.compile(r"工单号 #(\d+)")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    name: str
+    messages: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def throughput(self) -> float:
+        """Messages per second over the whole run (first injection to last arrival)."""
+        return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile (0..1) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _row(name: str, started: float, injected: dict[Any, float], arrived: dict[Any, float]) -> Row:
+    missing = set(injected) - set(arrived)
+    if missing:
+        raise RuntimeError(f"{name}: {len(missing)} of {len(injected)} messages never arrived")
+    latencies = [(arrived[k] - injected[k]) * 1000 for k in injected]
+    return Row(name, len(injected), max(arrived.values()) - started,
+               percentile(latencies, 0.5), percentile(latencies, 0.99))
+
+
+class CommitClock:
+    """Records when each new ticket's transaction committed, keyed by (chat_id, source_message_id)."""
+
+    def __init__(self) -> None:
+        self.committed: dict[tuple[int, int], float] = {}
+        self.numbers: dict[int, tuple[int, int]] = {}
+        self._pending: dict[int, list[Ticket]] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> CommitClock:
+        event.listen(OrmSession, "after_flush", self._flushed)
+        event.listen(OrmSession, "after_commit", self._committed)
+        event.listen(OrmSession, "after_rollback", self._rolled_back)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(OrmSession, "after_flush", self._flushed)
+        event.remove(OrmSession, "after_commit", self._committed)
+        event.remove(OrmSession, "after_rollback", self._rolled_back)
+
+    def _flushed(self, session: OrmSession, _context: Any) -> None:
+        new = [obj for obj in session.new if isinstance(obj, Ticket)]
+        if new:
+            with self._lock:
+                self._pending.setdefault(id(session), []).extend(new)
+
+    def _committed(self, session: OrmSession) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for ticket in self._pending.pop(id(session), []):
+                key = (ticket.chat_id, ticket.source_message_id)
+                self.committed.setdefault(key, now)
+                if ticket.id is not None:
+                    self.numbers[ticket.id] = key
+
+    def _rolled_back(self, session: OrmSession) -> None:
+        with self._lock:
+            self._pending.pop(id(session), None)
+
+
+async def _gridbot(emu: EmulatorThread, db_dir: Path, n_messages: int, n_users: int, *, telegram_limits: bool,
+                   deadline: float) -> list[Row]:
+    """Run Gridbot against ``emu`` with the load described in the module docstring."""
+    settings = Settings(token=emu.token, api_base_url=emu.base_url, database_url=f"sqlite:///{db_dir / 'bench.db'}",
+                        rules=str(ROOT / "routing_rules.yaml"), sweep_seconds=3600)
+    if not telegram_limits:
+        settings.outbox_global_per_second = settings.outbox_private_per_second = RAISED_LIMIT
+    app = build_app(settings)
+    per_user = -(-n_messages // n_users)
+    if per_user > app.rules.defaults.reports_per_hour:
+        raise SystemExit(f"{per_user} reports per resident would be held for review "
+                         f"(reports_per_hour={app.rules.defaults.reports_per_hour}); use more --users")
+    grids = list(PLACES)
+    workers = {FIRST_WORKER + i: grid for i, grid in enumerate(grids)}
+    with session_scope(app.engine) as session:
+        for worker, grid in workers.items():
+            person = get_or_create_person(session, telegram_id=worker, name=f"网格员{grid}", language="zh",
+                                          now=utcnow())
+            grant_role(session, person=person, role="worker", scope=grid, rules=app.rules, now=utcnow())
+    for worker in workers:
+        emu.add_user(worker, f"网格员{worker}", language_code="zh", started=True)
+    residents = [FIRST_RESIDENT + i for i in range(n_users)]
+    for user in residents:
+        emu.add_user(user, f"居民{user}", language_code="zh-hans")
+
+    with CommitClock() as clock:
+        await app.runtime.start()
+        try:
+            # Like the echo baseline: inject as soon as the bot is polling (the updates queue meanwhile).
+            injected: dict[tuple[int, int], float] = {}
+            started = time.monotonic()
+            for i in range(n_messages):
+                user = residents[i % n_users]
+                text = f"{PLACES[grids[i % len(grids)]]}{PROBLEMS[i % len(PROBLEMS)]}（{i}）"
+                update = emu.send_text(user, text)
+                injected[(user, update["message"]["message_id"])] = emu.update_times[update["update_id"]]
+
+            def notified() -> bool:
+                return sum(len(emu.send_times(w)) for w in workers) >= n_messages
+
+            def answered() -> bool:
+                return sum(len(emu.send_times(u)) for u in residents) >= n_messages
+
+            await emu.wait_for(lambda: notified() and answered(), deadline)
+        finally:
+            await app.runtime.stop()
+            app.engine.dispose()
+        notices: dict[tuple[int, int], float] = {}
+        acks: dict[tuple[int, int], float] = {}
+        for entry in emu.transcript:
+            match = (NEW_TICKET if entry.chat_id in workers else ACK).search(entry.text or "")
+            key = clock.numbers.get(int(match.group(1))) if match else None
+            if key is not None:
+                (notices if entry.chat_id in workers else acks).setdefault(key, entry.mono)
+        committed = dict(clock.committed)
+    return [_row("gridbot: ticket committed", started, injected, committed),
+            _row("gridbot: worker notified", started, injected, notices),
+            _row("gridbot: resident answered", started, injected, acks)]
+
+
+def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadline: float = 600) -> list[Row]:
+    """The echo baseline, then Gridbot, each on its own emulator thread; returns the table rows."""
+    with EmulatorThread() as echo_emu:
+        echo = asyncio.run(echo_baseline(echo_emu, n_messages, n_users, deadline=deadline))
+    rows = [Row("ptb echo: echo sent", n_messages, float(echo["seconds"]),
+                float(echo["latency_p50_ms"]), float(echo["latency_p99_ms"]))]
+    with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, EmulatorThread(token=TOKEN) as emu:
+        rows += asyncio.run(_gridbot(emu, Path(tmp), n_messages, n_users, telegram_limits=telegram_limits,
+                                     deadline=deadline))
+    return rows
+
+
+def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limits: bool) -> str:
+    """The table, with throughput ratios against the echo bot."""
+    limits = ("Telegram's (30 msg/s overall, 1 msg/s per chat)" if telegram_limits
+              else f"raised to {RAISED_LIMIT:,.0f}/s overall and per chat (echo bot: none)")
+    lines = [f"intake benchmark: {n_messages} messages from {n_users} residents at once, 12 grids, "
+             "SQLite, bundled rules",
+             f"gridbot sending limits: {limits}",
+             "",
+             f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8}"]
+    echo = rows[0].throughput
+    for row in rows:
+        ratio = row.throughput / echo if echo else 0.0
+        lines.append(f"{row.name:<28} {row.throughput:>9.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {ratio:>8.2f}")
+    committed = next(r for r in rows if r.name == "gridbot: ticket committed")
+    target = "met" if committed.throughput >= echo / 2 else "NOT met"
+    lines += ["", f"target gridbot >= 0.5 x echo throughput (ticket committed): {target}"]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> list[Row]:
+    """Command line: run both bots and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.intake_bench",
+                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--telegram-limits", action="store_true", help="keep Telegram's sending limits")
+    parser.add_argument("--deadline", type=float, default=600, help="give up after this many seconds per bot")
+    args = parser.parse_args(argv)
+    rows = run(args.messages, args.users, telegram_limits=args.telegram_limits, deadline=args.deadline)
+    print(render(rows, n_messages=args.messages, n_users=args.users, telegram_limits=args.telegram_limits))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
