@@ -1,0 +1,127 @@
+"""The admin commands: db upgrade, invite, tickets list/show/export, against a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import typer
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from cases.db import make_engine, session_scope
+from cases.models import Invite
+from cases.rules.schema import Rules
+from cases.services import people
+from cases.services import tickets as svc
+from cli import db_cmd, invite_cmd, tickets_cmd
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("GRIDBOT_RULES", str(ROOT / "routing_rules.yaml"))
+    app = typer.Typer()
+    for module in (db_cmd, invite_cmd, tickets_cmd):
+        module.register(app)
+    return app
+
+
+@pytest.fixture
+def seeded(app: typer.Typer, tmp_path: Path, rules: Rules, now: datetime) -> list[int]:
+    """Two tickets in the CLI's database: one claimed with a note, one open elsewhere."""
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    grid, other = rules.grids[0], rules.grids[-1]
+    with session_scope(engine) as s:
+        resident = people.get_or_create_person(s, telegram_id=1, name="Ms Chen", now=now)
+        worker = people.get_or_create_person(s, telegram_id=2, name="Wang", now=now)
+        people.grant_role(s, person=worker, role="worker", scope=grid, rules=rules, now=now)
+        a, _ = svc.open_ticket(s, rules=rules, reporter=resident, chat_id=1, message_id=1, text="水管爆了, 5栋",
+                               category="water", priority="urgent", area=grid, target=f"grid:{grid}",
+                               route_index=0, explanation={}, now=now)
+        svc.claim(s, ticket_id=a.id or 0, worker=worker, rules=rules, now=now)
+        svc.add_note(s, ticket_id=a.id or 0, actor=worker, rules=rules, text="valve closed", now=now)
+        b, _ = svc.open_ticket(s, rules=rules, reporter=resident, chat_id=1, message_id=2, text="路灯不亮",
+                               category="other", priority="normal", area=other, target=f"grid:{other}",
+                               route_index=0, explanation={}, now=now)
+    engine.dispose()
+    return [a.id or 0, b.id or 0]
+
+
+def test_db_upgrade(app: typer.Typer, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "schema is up to date" in result.output and (tmp_path / "cli.db").exists()
+
+
+def test_invite_prints_a_code_that_redeems(app: typer.Typer, tmp_path: Path, rules: Rules, now: datetime) -> None:
+    result = runner.invoke(app, ["invite", "--role", "worker", "--area", rules.grids[0], "--expires", "2d"])
+    assert result.exit_code == 0, result.output
+    code = result.output.splitlines()[0]
+    assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}", code)
+    assert f"/join {code}" in result.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with session_scope(engine) as s:
+        assert code not in s.exec(select(Invite)).one().code_hash
+        person = people.get_or_create_person(s, telegram_id=9, name="new", now=datetime.now(now.tzinfo))
+        assert people.redeem_invite(s, code=code, person=person, now=datetime.now(now.tzinfo)).role == "worker"
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "worker", "--area", "atlantis"], "unknown area"),
+        (["--role", "king", "--area", "x"], "king"),
+        (["--role", "worker", "--area", "x", "--expires", "soon"], "not a duration"),
+    ],
+)
+def test_invite_rejects_bad_input(app: typer.Typer, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["invite", *args])
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_tickets_list(app: typer.Typer, seeded: list[int], rules: Rules) -> None:
+    result = runner.invoke(app, ["tickets", "list"])
+    assert result.exit_code == 0, result.output
+    assert f"#{seeded[0]}" in result.output and f"#{seeded[1]}" in result.output and "2 tickets" in result.output
+    only_open = runner.invoke(app, ["tickets", "list", "--status", "open"])
+    assert f"#{seeded[1]}" in only_open.output and f"#{seeded[0]} " not in only_open.output
+    here = runner.invoke(app, ["tickets", "list", "--area", rules.grids[0]])
+    assert "Wang" in here.output and "1 ticket" in here.output
+    bad = runner.invoke(app, ["tickets", "list", "--status", "lost"])
+    assert bad.exit_code != 0 and "unknown status" in bad.output
+
+
+def test_tickets_show_with_history(app: typer.Typer, seeded: list[int]) -> None:
+    result = runner.invoke(app, ["tickets", "show", f"#{seeded[0]}"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "claimed" in out and "水管爆了" in out and "Ms Chen" in out
+    history = out.split("History:")[1]
+    assert history.index("opened") < history.index("claim") < history.index("valve closed")
+    missing = runner.invoke(app, ["tickets", "show", "999"])
+    assert missing.exit_code == 1 and "no ticket #999" in missing.output
+
+
+def test_tickets_export_csv_and_json(app: typer.Typer, seeded: list[int], tmp_path: Path) -> None:
+    result = runner.invoke(app, ["tickets", "export", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [int(r["number"]) for r in rows] == seeded and rows[0]["holder"] == "Wang"
+    out = tmp_path / "tickets.json"
+    result = runner.invoke(app, ["tickets", "export", "--format", "json", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert [d["number"] for d in data] == seeded and data[0]["text"] == "水管爆了, 5栋"
+    assert [h["kind"] for h in data[0]["history"]] == ["opened", "claim", "note"]

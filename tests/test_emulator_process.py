@@ -1,0 +1,64 @@
+"""``python -m emulator`` as a separate process, driven by ``RemoteEmulator`` and a real PTB ``Bot``."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+from emulator.control import RemoteEmulator
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "777:process-token"
+
+
+@pytest.fixture
+def standalone() -> Iterator[tuple[str, RemoteEmulator]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--port", "0", "--token", TOKEN],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline().split()
+        assert ready[0] == "EMULATOR_READY", ready
+        remote = RemoteEmulator(ready[2])
+        yield ready[1], remote
+        remote.close()
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0  # SIGTERM is a clean shutdown
+
+
+def test_standalone_emulator_serves_a_bot_and_is_driven_over_http(
+    standalone: tuple[str, RemoteEmulator],
+) -> None:
+    base_url, remote = standalone
+    remote.send_text(31, "/start")
+
+    async def bot_side() -> int:
+        async with Bot(TOKEN, base_url=base_url) as bot:
+            (update,) = await bot.get_updates(timeout=5)
+            assert update.message is not None and update.message.text == "/start"
+            kb = InlineKeyboardMarkup([[InlineKeyboardButton("Claim", callback_data="c:1")]])
+            sent = await bot.send_message(31, "Ticket #1", reply_markup=kb)
+            await bot.get_updates(offset=update.update_id + 1)
+            return sent.message_id
+
+    message_id = asyncio.run(bot_side())
+    msg = remote.wait_message(31, contains="Ticket")
+    assert msg["message_id"] == message_id and msg["reply_markup"]["inline_keyboard"][0][0]["text"] == "Claim"
+    qid = remote.press(31, message_id, "c:1")
+    pending = remote.query("updates")
+    assert [u["callback_query"]["id"] for u in pending] == [qid]
+    remote.block_user(31)
+    remote.fail_next(1, status=502)
+    stats = remote.stats()
+    assert stats["sent_messages"] == 1 and stats["calls_by_method"]["sendMessage"] == 1

@@ -1,0 +1,38 @@
+"""The intake benchmark runs end to end at a tiny size and prints its table (no timing assertions)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.intake_bench import percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+ROW = re.compile(r"^(?P<name>.+?)\s+(?P<rate>\d+\.\d)\s+(?P<p50>\d+\.\d)\s+(?P<p99>\d+\.\d)\s+(?P<ratio>\d+\.\d\d)$")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0
+    assert percentile(list(map(float, range(1, 101))), 0.99) == 99.0
+    assert percentile([7.0], 0.99) == 7.0
+
+
+@pytest.mark.slow
+def test_benchmark_prints_the_side_by_side_table() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.intake_bench", "--messages", "20", "--users", "10", "--deadline", "120"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+    assert "20 messages from 10 residents" in out
+    rows = {m["name"].strip(): m for m in map(ROW.match, out.splitlines()) if m}
+    assert set(rows) == {"ptb echo: echo sent", "gridbot: ticket committed", "gridbot: worker notified",
+                         "gridbot: resident answered"}, out
+    for row in rows.values():
+        assert float(row["rate"]) > 0 and float(row["ratio"]) > 0
+        assert 0 <= float(row["p50"]) <= float(row["p99"])
+    assert float(rows["ptb echo: echo sent"]["ratio"]) == 1.0
+    assert re.search(r"target gridbot >= 0\.5 x echo throughput \(ticket committed\): (met|NOT met)", out)
