@@ -6,7 +6,9 @@ They let a test drive an emulator that runs in another process (``python -m emul
   (``user``/``user_id``, ``chat``/``chat_id`` and ``message``/``message_id`` are accepted alike);
   answers ``{"ok": true, "result": ...}`` or ``{"ok": false, "description": ...}`` with status 400.
 * ``GET /_emu/<query>`` for ``health``, ``messages``, ``last_message``, ``find_button``, ``transcript``,
-  ``calls``, ``callbacks``, ``updates``, ``stats`` and ``wait_message`` (long-polls for a bot message).
+  ``calls``, ``callbacks``, ``updates``, ``stats``, ``sent_count``, ``update_times`` (update id →
+  monotonic time it was created; ``time.monotonic`` is one clock for every process of a host) and
+  ``wait_message`` (long-polls for a bot message).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ ACTIONS = frozenset(
         "block_user",
         "unblock_user",
         "send_text",
+        "send_texts",
         "send_photo",
         "send_location",
         "send_sticker",
@@ -114,6 +117,10 @@ def add_control_routes(app: web.Application, state: EmulatorState) -> None:
             return _ok(state.pending_updates())
         if name == "stats":
             return _ok(state.stats())
+        if name == "sent_count":
+            return _ok(state.sent_count)
+        if name == "update_times":
+            return _ok({str(k): v for k, v in state.update_times_snapshot().items()})
         if name == "wait_message":
             return await wait_message(request)
         return web.json_response({"ok": False, "description": f"unknown query {name}"}, status=404)

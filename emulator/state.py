@@ -609,6 +609,10 @@ class EmulatorState:
         entities = [{"type": "bot_command", "offset": 0, "length": len(m.group())}] if m else None
         return self._user_message(user, chat, text=text, entities=entities)
 
+    def send_texts(self, messages: list[tuple[UserRef, str]]) -> list[JSON]:
+        """Many users send text at once (a burst, in order): ``[(user, text), ...]``. Returns the updates."""
+        return [self.send_text(user, text) for user, text in messages]
+
     def _make_file(self, kind: str, data: bytes, mime: str | None = None, ext: str = "bin") -> StoredFile:
         with self._lock:
             self._next_file += 1
@@ -906,6 +910,11 @@ class EmulatorState:
     def sent_count(self) -> int:
         """How many messages the bot has sent successfully (cheap, for wait_for predicates)."""
         return len(self._all_send_times)
+
+    def update_times_snapshot(self) -> dict[int, float]:
+        """Update id → monotonic time the update was created (a copy)."""
+        with self._lock:
+            return dict(self.update_times)
 
     def send_times(self, chat_id: int | None = None) -> list[float]:
         """Monotonic times of successful sends to a chat (or of all sends)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,3 +63,19 @@ def test_standalone_emulator_serves_a_bot_and_is_driven_over_http(
     remote.fail_next(1, status=502)
     stats = remote.stats()
     assert stats["sent_messages"] == 1 and stats["calls_by_method"]["sendMessage"] == 1
+
+
+def test_a_burst_is_injected_in_one_request_with_its_creation_times(
+    standalone: tuple[str, RemoteEmulator],
+) -> None:
+    _, remote = standalone
+    before = time.monotonic()
+    updates = remote.action("send_texts", messages=[[41, "a"], [42, "b"], [41, "c"]])
+    after = time.monotonic()
+    assert [(u["message"]["chat"]["id"], u["message"]["text"]) for u in updates] == [(41, "a"), (42, "b"), (41, "c")]
+    ids = [u["update_id"] for u in updates]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    times = {int(k): v for k, v in remote.query("update_times").items()}
+    # time.monotonic() is one clock for every process of the host: the other process's times fall in between.
+    assert all(before <= times[i] <= after for i in ids)
+    assert remote.query("sent_count") == 0
