@@ -8,9 +8,10 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
+from bot.transport import AiohttpRequest
 from cases.settings import Settings
 
 # The sender replays stored Bot API payloads through ``do_api_request`` on purpose (plain JSON in the
@@ -30,14 +31,15 @@ def file_base_url(api_base_url: str) -> str:
 
 
 def make_bot(settings: Settings, *, max_retries: int = 0, pool_size: int = 64) -> ExtBot[Any]:
-    """An uninitialised ``ExtBot`` for ``settings``: base URL, sane timeouts and a rate limiter.
+    """An uninitialised ``ExtBot`` for ``settings``: base URL, transport, sane timeouts and a rate limiter.
 
     The rate limiter is a backstop (30 msg/s overall, 20/min per group); the outbox does durable
     retries, so ``max_retries`` stays 0 and a ``RetryAfter`` reaches the sender.
     """
     if not settings.token:
         raise ValueError("GRIDBOT_TOKEN is not set")
-    request = HTTPXRequest(
+    transport = AiohttpRequest if settings.http_client == "aiohttp" else HTTPXRequest
+    request: BaseRequest = transport(
         connection_pool_size=pool_size,
         connect_timeout=5.0,
         read_timeout=10.0,
@@ -45,7 +47,7 @@ def make_bot(settings: Settings, *, max_retries: int = 0, pool_size: int = 64) -
         pool_timeout=5.0,
         media_write_timeout=30.0,
     )
-    updates_request = HTTPXRequest(
+    updates_request: BaseRequest = transport(
         connection_pool_size=2,
         connect_timeout=5.0,
         read_timeout=GET_UPDATES_TIMEOUT + 10.0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,3 +25,7 @@ class Settings(BaseSettings):
     outbox_global_per_second: float = 30.0
     outbox_private_per_second: float = 1.0
     outbox_group_per_minute: float = 20.0
+    http_client: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp",
+        description="HTTP transport under python-telegram-bot: aiohttp (cheaper per call) or PTB's default httpx",
+    )
