@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot, Update
 
 from cases import inbox
 from cases.clock import Clock, utcnow
 from cases.db import session_scope
-from cases.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,7 @@ class InboxProcessor:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._retry_at: dict[int, float] = {}  # update_id -> monotonic time of the next attempt
         self.processed = 0
         self.given_up = 0
@@ -111,6 +111,7 @@ class InboxProcessor:
 
     async def process_pending(self) -> int:
         """One pass over the pending inbox; returns how many updates were finished (handled or given up)."""
+        self._loop = asyncio.get_running_loop()
         items = await asyncio.to_thread(self._load)
         chats: dict[str, list[_Item]] = {}
         for item in items:
@@ -124,17 +125,36 @@ class InboxProcessor:
             return [_Item(r.update_id, r.chat_id, dict(r.payload), r.attempts) for r in rows]
 
     async def _run_chat(self, queue: list[_Item]) -> int:
-        done = 0
         async with self._slots:
-            for item in queue:
-                if self._stopping:
-                    break
-                if self._retry_at.get(item.update_id, 0.0) > time.monotonic():
-                    break  # strict order: the rest of this chat waits behind it
-                if not await asyncio.to_thread(self._process, item):
-                    break
-                done += 1
+            # One worker-thread call per chat queue: the updates follow each other without waiting for
+            # the event loop in between (each still in its own transaction).
+            return await asyncio.to_thread(self._run_queue, queue)
+
+    def _run_queue(self, queue: list[_Item]) -> int:
+        done = 0
+        for item in queue:
+            if self._stopping:
+                break
+            if self._retry_at.get(item.update_id, 0.0) > time.monotonic():
+                break  # strict order: the rest of this chat waits behind it
+            if not self._process(item):
+                break
+            done += 1
         return done
+
+    def _committed(self) -> None:
+        """Tell ``on_commit`` (an event-loop callback) from whichever thread committed."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.on_commit()
+        else:
+            loop.call_soon_threadsafe(self.on_commit)
 
     def _process(self, item: _Item) -> bool:
         """Handle one update in one transaction; False if it failed and will be retried."""
@@ -142,15 +162,14 @@ class InboxProcessor:
         update = Update.de_json(item.payload, self.bot)
         try:
             with session_scope(self.engine) as session:
-                if not _claim(session, item.update_id):
+                if not inbox.take(session, item.update_id, now=now):
                     return True  # someone else finished it meanwhile
                 self.handler(session, update, now=now)
-                inbox.mark_processed(session, item.update_id, now=now)
         except Exception as exc:
             return self._failed(item, update, exc)
         self._retry_at.pop(item.update_id, None)
         self.processed += 1
-        self.on_commit()
+        self._committed()
         return True
 
     def _failed(self, item: _Item, update: Update, exc: Exception) -> bool:
@@ -176,18 +195,10 @@ class InboxProcessor:
                 with session_scope(self.engine) as session:
                     inbox.mark_processed(session, item.update_id, now=now, error=error)
                     self.on_give_up(session, update, error, now=now)
-                self.on_commit()
+                self._committed()
                 return
             except Exception:
                 log.exception("on_give_up failed for update %s", item.update_id)
         with session_scope(self.engine) as session:
             inbox.mark_processed(session, item.update_id, now=now, error=error)
 
-
-def _claim(session: Session, update_id: int) -> bool:
-    """Lock the inbox row for this transaction; False if it is already processed."""
-    statement = select(InboxUpdate.processed_at).where(  # type: ignore[call-overload]
-        InboxUpdate.update_id == update_id
-    ).with_for_update()
-    row = session.execute(statement).first()
-    return row is not None and row[0] is None

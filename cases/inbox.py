@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from cases.models import InboxUpdate
 
-__all__ = ["chat_id_of", "mark_processed", "pending", "pending_count", "record_failure", "store"]
+__all__ = ["chat_id_of", "mark_processed", "pending", "pending_count", "record_failure", "store", "take"]
 
 _CHAT_CARRIERS = (
     "message",
@@ -89,12 +89,32 @@ def pending_count(session: Session) -> int:
     ).one()
 
 
+_TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
+
+
 def mark_processed(session: Session, update_id: int, /, *, now: datetime, error: str | None = None) -> None:
     """Done with an update (``error`` says it was given up on after failing)."""
     session.execute(
-        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id).values(processed_at=now, error=error),
-        execution_options={"synchronize_session": "fetch"},
+        update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id).values(processed_at=now, error=error)
     )
+
+
+_TAKE = (
+    update(_TABLE)
+    .where(_TABLE.c.update_id == bindparam("uid"), _TABLE.c.processed_at.is_(None))
+    .values(processed_at=bindparam("now"), error=None)
+)
+
+
+def take(session: Session, update_id: int, /, *, now: datetime) -> bool:
+    """Mark a pending update processed at the start of the transaction that handles it; False if it is not
+    pending (already processed, or unknown).
+
+    The conditional UPDATE also locks the row until commit, so of several processes only one handles it;
+    if handling fails the transaction rolls back and the update is pending again.
+    """
+    result = session.connection().execute(_TAKE, {"uid": update_id, "now": now})
+    return bool(result.rowcount)
 
 
 def record_failure(session: Session, update_id: int, /, *, error: str, now: datetime) -> None:
@@ -102,6 +122,5 @@ def record_failure(session: Session, update_id: int, /, *, error: str, now: date
     session.execute(
         update(InboxUpdate)
         .where(col(InboxUpdate.update_id) == update_id)
-        .values(attempts=col(InboxUpdate.attempts) + 1, error=error),
-        execution_options={"synchronize_session": "fetch"},
+        .values(attempts=col(InboxUpdate.attempts) + 1, error=error)
     )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from cases import inbox, outbox
 from cases.clock import as_utc
+from cases.db import session_scope
 from cases.models import InboxUpdate, OutboxMessage
 
 
@@ -94,3 +97,18 @@ def test_processing_marks(session: Session, now: datetime) -> None:
     session.commit()
     assert inbox.pending(session, limit=10) == []
     assert session.get(InboxUpdate, 1).error == "gave up"  # type: ignore[union-attr]
+
+
+def test_take_marks_a_pending_update_once_and_a_rollback_returns_it(engine: Engine, now: datetime) -> None:
+    with session_scope(engine) as s:
+        inbox.store(s, [_update(1), _update(2)], now=now)
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        assert inbox.take(s, 1, now=now)
+        raise RuntimeError("the handler failed")
+    with session_scope(engine) as s:
+        assert [u.update_id for u in inbox.pending(s, limit=10)] == [1, 2], "a failed handling leaves it pending"
+        assert inbox.take(s, 1, now=now)
+        assert not inbox.take(s, 1, now=now), "the same update is taken once"
+        assert not inbox.take(s, 99, now=now), "an unknown update is not taken"
+    with session_scope(engine) as s:
+        assert [u.update_id for u in inbox.pending(s, limit=10)] == [2]

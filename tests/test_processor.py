@@ -97,6 +97,18 @@ async def test_stored_updates_are_replayed_after_a_crash_and_processed_once(
     assert len(echoes(engine)) == 3
 
 
+async def test_commits_are_announced_on_the_event_loop_thread(
+    emu: BotApiEmulator, engine: Engine, bot: ExtBot
+) -> None:
+    # Handlers run in worker threads, but the sender's wake-up (an asyncio.Event) is only safe on the loop.
+    receive(engine, emu, (ALICE, "a1"), (BOB, "b1"), (ALICE, "a2"))
+    seen: list[threading.Thread] = []
+    processor = InboxProcessor(engine, bot, Echo(), on_commit=lambda: seen.append(threading.current_thread()))
+    assert await processor.process_pending() == 3
+    await asyncio.sleep(0.05)  # the announcements are scheduled with call_soon_threadsafe
+    assert seen == [threading.current_thread()] * 3
+
+
 async def test_two_processors_never_handle_an_update_twice(
     emu: BotApiEmulator, engine: Engine, bot: ExtBot
 ) -> None:
