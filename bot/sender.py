@@ -27,7 +27,7 @@ from bot.ptb import retry_after_seconds
 from bot.sending import CALLBACK_CHAT_ID, PHOTO_KEY, REF_KEY
 from cases import outbox
 from cases.clock import Clock, utcnow
-from cases.db import session_scope
+from cases.db import read_scope, session_scope
 from cases.models import OutboxMessage
 from cases.services.people import mark_unreachable
 
@@ -39,6 +39,9 @@ NOT_MODIFIED = "message is not modified"
 
 GROUP_COMMIT_DELAY = 0.005
 """How long finished sends wait to share one transaction recording them as sent."""
+
+LOAD_INTERVAL = 0.02
+"""The shortest time between two reads of the outbox: under load, wake-ups coalesce into one read."""
 
 IN_FLIGHT_POLL = 0.05
 """How soon to look again when the limit is taken up entirely by requests still in flight."""
@@ -160,8 +163,13 @@ class OutboxSender:
     async def run(self) -> None:
         """Send until :meth:`stop`, then wait for the sends already started."""
         try:
+            last_load = -LOAD_INTERVAL
             while not self._stopping:
+                pause = last_load + LOAD_INTERVAL - time.monotonic()
+                if pause > 0:
+                    await asyncio.sleep(pause)
                 self._wake.clear()
+                last_load = time.monotonic()
                 started, wait = await self.send_pending()
                 if started or self._stopping:
                     continue
@@ -235,7 +243,7 @@ class OutboxSender:
             .order_by((table.c.chat_id != CALLBACK_CHAT_ID), table.c.id)
             .limit(self.batch)
         )
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts)
                     for r in session.execute(statement)]
             refs = {int(j.payload[REF_KEY]) for j in jobs if j.payload.get(REF_KEY) is not None}
@@ -259,10 +267,12 @@ class OutboxSender:
         """Record the outcomes of several sends in one transaction (a group commit)."""
         now = self.clock()
         with session_scope(self.engine) as session:
+            outbox.mark_sent_many(session, [(job.id, outcome.message_id) for job, outcome in results
+                                            if outcome.kind == "sent"], now=now)
             for job, outcome in results:
                 if outcome.kind == "sent":
-                    outbox.mark_sent(session, job.id, message_id=outcome.message_id, now=now)
-                elif outcome.kind == "retry":
+                    continue
+                if outcome.kind == "retry":
                     outbox.mark_retry(session, job.id, not_before=now + timedelta(seconds=outcome.delay),
                                       error=outcome.error or "", now=now)
                 else:

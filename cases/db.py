@@ -63,8 +63,9 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: waiting writers queue on busy_timeout instead of failing
-        # with "database is locked" when they upgrade a read lock later.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # with "database is locked" when they upgrade a read lock later. Readers (read_scope) need no
+        # lock: in WAL mode they see the last commit and never block a writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     _WRITE_LOCKS[engine] = threading.RLock()
     return engine
@@ -90,6 +91,23 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+READ_ONLY = "gridbot_read_only"
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction that only reads: on SQLite it takes no write lock and waits for no writer.
+
+    Writing inside it is a bug (on SQLite the write would have to upgrade its lock and may fail).
+    """
+    session = Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+    try:
+        yield session
+        session.rollback()
+    finally:
+        session.close()
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -6,14 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from cases.models import OutboxMessage
 
-__all__ = ["due", "enqueue", "mark_failed", "mark_retry", "mark_sent", "pending_count"]
+__all__ = ["due", "enqueue", "mark_failed", "mark_retry", "mark_sent", "mark_sent_many", "pending_count"]
+
+
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_INSERTS = {
+    dialect: insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_TABLE.c.id)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 def enqueue(
@@ -28,34 +35,20 @@ def enqueue(
     not_before: datetime | None = None,
     now: datetime,
 ) -> OutboxMessage | None:
-    """Queue one Bot API call; None when a row with the same ``dedupe_key`` already exists."""
-    row = OutboxMessage(
-        chat_id=chat_id,
-        method=method,
-        payload=payload,
-        purpose=purpose,
-        ticket_id=ticket_id,
-        dedupe_key=dedupe_key,
-        created_at=now,
-        not_before=not_before or now,
-    )
-    if dedupe_key is None:
-        session.add(row)
-        session.flush()
-        return row
-    # One statement, safe against a concurrent transaction queuing the same key: insert or do nothing.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = row.model_dump(exclude={"id"})
-    statement = (
-        insert(OutboxMessage).values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
-    )
-    new_id = session.execute(statement).scalar()
+    """Queue one Bot API call; None when a row with the same ``dedupe_key`` already exists.
+
+    One prepared ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``: safe against a concurrent
+    transaction queuing the same key, and cheap (the intake path queues two or more rows per report).
+    The returned row is a detached copy of what was inserted.
+    """
+    values: dict[str, Any] = {
+        "chat_id": chat_id, "method": method, "payload": payload, "purpose": purpose, "ticket_id": ticket_id,
+        "dedupe_key": dedupe_key, "created_at": now, "not_before": not_before or now, "attempts": 0,
+    }
+    new_id = session.execute(_INSERTS[session.get_bind().dialect.name], values).scalar()
     if new_id is None:
         return None
-    row.id = new_id
-    return row
+    return OutboxMessage.model_construct(id=new_id, **values)
 
 
 def _pending() -> Any:
@@ -82,9 +75,24 @@ def _update(session: Session, row_id: int, **values: Any) -> None:
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == row_id)
-        .values(attempts=col(OutboxMessage.attempts) + 1, **values),
-        execution_options={"synchronize_session": "fetch"},
+        .values(attempts=col(OutboxMessage.attempts) + 1, **values)
     )
+
+
+_MARK_SENT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(attempts=_TABLE.c.attempts + 1, sent_at=bindparam("sent_at"),
+            result_message_id=bindparam("message_id"), error=None)
+)
+
+
+def mark_sent_many(session: Session, sent: list[tuple[int, int | None]], /, *, now: datetime) -> None:
+    """Several rows were accepted: ``[(row_id, message_id), ...]`` in one executemany."""
+    if sent:
+        session.connection().execute(
+            _MARK_SENT, [{"row_id": row_id, "message_id": message_id, "sent_at": now} for row_id, message_id in sent]
+        )
 
 
 def mark_sent(session: Session, row_id: int, /, *, message_id: int | None, now: datetime) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-from cases.db import AppendOnlyError, make_engine, normalize_url, session_scope, upgrade
+from cases.db import AppendOnlyError, make_engine, normalize_url, read_scope, session_scope, upgrade
 from cases.models import Person, Ticket, TicketEvent
 
 
@@ -78,6 +78,35 @@ def test_session_scope_commits_and_rolls_back(engine: Engine, now: datetime) -> 
     with session_scope(engine) as s:
         names = [p.name for p in s.exec(select(Person)).all()]
     assert names == ["kept"]
+
+
+def test_read_scope_reads_the_last_commit_while_a_writer_holds_the_lock(sqlite_url: str, now: datetime) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    with session_scope(engine) as s:
+        s.add(Person(telegram_id=1, name="committed", created_at=now))
+    writing, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with session_scope(engine) as s:  # BEGIN IMMEDIATE: the write lock, held until release
+            s.add(Person(telegram_id=2, name="uncommitted", created_at=now))
+            s.flush()
+            writing.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert writing.wait(10)
+        with read_scope(engine) as s:  # would wait 30 s (busy timeout) if it asked for the write lock
+            names = [p.name for p in s.exec(select(Person)).all()]
+        assert names == ["committed"]
+    finally:
+        release.set()
+        thread.join()
+    with read_scope(engine) as s:
+        assert len(s.exec(select(Person)).all()) == 2
+    engine.dispose()
 
 
 def test_foreign_keys_are_enforced(engine: Engine, now: datetime) -> None:
