@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from bot.context import BotContext
 from bot.keyboards import dispatch_keyboard, held_keyboard
@@ -13,6 +14,8 @@ from bot.render import area_label, local_time, priority_label, shorten, target_l
 from bot.replies import say, tell
 from cases.models import GroupBinding, Person, Role, Ticket
 from cases.services.people import people_over, staff_for_target
+
+_GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
 
 
 def _place(ticket: Ticket) -> str:
@@ -33,7 +36,7 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
              **card_values(ctx, ticket, person.language))
         told += 1
     if ticket.area:
-        groups = session.exec(select(GroupBinding).where(GroupBinding.area == ticket.area)).all()
+        groups = session.exec(_GROUPS_OF_AREA, params={"area": ticket.area}).all()
         for group in groups:
             say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),

@@ -65,7 +65,8 @@ def on_message(session: Session, ctx: BotContext, message: Message, *, now: date
     chat_id = chat.id
     lang = person.language
     photo = message.photo[-1].file_id if message.photo else None
-    if staff.on_staff_reply(session, ctx, person, chat_id, text=text, photo_file_id=photo, now=now):
+    state = get_state(session, chat_id)
+    if staff.on_staff_reply(session, ctx, person, state, text=text, photo_file_id=photo, now=now):
         return
     if message.location is not None:
         on_location(session, ctx, person, chat_id=chat_id, message_id=message.message_id,
@@ -83,7 +84,6 @@ def on_message(session: Session, ctx: BotContext, message: Message, *, now: date
     if not text.strip() and photo is None:
         say(session, chat_id, lang, "empty_report", now=now)
         return
-    state = get_state(session, chat_id)
     if answers_location_question(session, ctx, person, state, text, now=now):
         return
     point = pending_location(state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from bot import keyboards as kb
@@ -25,12 +26,15 @@ def decide(ctx: BotContext, text: str, *, lat: float | None, lon: float | None, 
     return route(Report(text=text, lat=lat, lon=lon, home_area=home), ctx.rules)
 
 
+_REPORTS_SINCE = select(func.count()).select_from(Ticket).where(
+    col(Ticket.reporter_id) == bindparam("reporter"), col(Ticket.created_at) > bindparam("since")
+)
+
+
 def reports_last_hour(session: Session, person: Person, *, now: datetime) -> int:
     """How many tickets ``person`` opened in the last hour (for flood holding)."""
-    statement = select(func.count()).select_from(Ticket).where(
-        Ticket.reporter_id == person.id, col(Ticket.created_at) > now - timedelta(hours=1)
-    )
-    return int(session.exec(statement).one())
+    since = now - timedelta(hours=1)
+    return int(session.exec(_REPORTS_SINCE, params={"reporter": person.id, "since": since}).one())
 
 
 def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: int, message_id: int, text: str,

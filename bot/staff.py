@@ -27,7 +27,7 @@ from bot.sending import queue_call, queue_photo
 from bot.state import clear_state, get_state, set_state
 from bot.texts import t
 from cases.clock import as_utc
-from cases.models import GroupBinding, Person, Role, RoleAssignment, Ticket
+from cases.models import ChatState, GroupBinding, Person, Role, RoleAssignment, Ticket
 from cases.services import authz
 from cases.services import tickets as svc
 from cases.services.errors import InviteError, NotFound, PermissionDenied
@@ -428,13 +428,14 @@ def _tell_reporter(session: Session, ticket: Ticket, key: str, *, now: datetime,
 
 # ---------------------------------------------------------------- answers to the bot's questions
 
-def on_staff_reply(session: Session, ctx: BotContext, person: Person, chat_id: int, *, text: str,
+def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: ChatState | None, *, text: str,
                    photo_file_id: str | None, now: datetime) -> bool:
-    """Text (or photo) answering a question the bot asked a worker; False if nothing was asked."""
-    state = get_state(session, chat_id)
+    """Text (or photo) answering a question the bot asked a worker (``state``, the chat's pending question);
+    False if nothing was asked."""
     if state is None or state.ticket_id is None or state.awaiting not in (
             "note_public", "note_internal", "resolve", "transfer_reason", "cancel_reason"):
         return False
+    chat_id = state.chat_id
     lang = person.language
     rules = ctx.rules
     ticket_id = state.ticket_id
@@ -492,7 +493,7 @@ def skip(session: Session, person: Person, chat_id: int, *, now: datetime, ctx: 
     """/skip: resolve without a note if that was asked, else drop the pending question."""
     state = get_state(session, chat_id)
     if state is not None and state.awaiting == "resolve":
-        on_staff_reply(session, ctx, person, chat_id, text="", photo_file_id=None, now=now)
+        on_staff_reply(session, ctx, person, state, text="", photo_file_id=None, now=now)
         return
     clear_state(session, chat_id)
     say(session, chat_id, person.language, "skipped", now=now)

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -38,9 +38,12 @@ __all__ = [
 ]
 
 
+_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
+
+
 def find_person(session: Session, telegram_id: int) -> Person | None:
     """The person with this Telegram user id, if known."""
-    return session.exec(select(Person).where(Person.telegram_id == telegram_id)).first()
+    return session.exec(_BY_TELEGRAM_ID, params={"telegram_id": telegram_id}).first()
 
 
 def get_or_create_person(
@@ -213,18 +216,21 @@ def mark_unreachable(
     return person
 
 
+_HOLDERS = (
+    select(Person)
+    .join(RoleAssignment, col(RoleAssignment.person_id) == col(Person.id))
+    .where(col(RoleAssignment.role).in_(bindparam("roles", expanding=True)),
+           col(RoleAssignment.scope).in_(bindparam("scopes", expanding=True)))
+    .distinct()
+    .order_by(col(Person.id))
+)
+
+
 def _holders(session: Session, roles: Iterable[str], scopes: Iterable[str]) -> list[Person]:
     roles, scopes = list(roles), list(scopes)
     if not roles or not scopes:
         return []
-    query = (
-        select(Person)
-        .join(RoleAssignment, col(RoleAssignment.person_id) == col(Person.id))
-        .where(col(RoleAssignment.role).in_(roles), col(RoleAssignment.scope).in_(scopes))
-        .distinct()
-        .order_by(col(Person.id))
-    )
-    return list(session.exec(query).all())
+    return list(session.exec(_HOLDERS, params={"roles": roles, "scopes": scopes}).all())
 
 
 def staff_for_target(session: Session, rules: Rules, target: str) -> list[Person]:

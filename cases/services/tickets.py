@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -72,11 +72,13 @@ def get(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
+_BY_MESSAGE = select(Ticket).where(col(Ticket.chat_id) == bindparam("chat_id"),
+                                   col(Ticket.source_message_id) == bindparam("message_id"))
+
+
 def find_by_message(session: Session, *, chat_id: int, message_id: int) -> Ticket | None:
     """The ticket opened from this chat message, if any."""
-    return session.exec(
-        select(Ticket).where(Ticket.chat_id == chat_id, Ticket.source_message_id == message_id)
-    ).first()
+    return session.exec(_BY_MESSAGE, params={"chat_id": chat_id, "message_id": message_id}).first()
 
 
 def history(session: Session, ticket_id: int, *, public_only: bool = False) -> list[TicketEvent]:
