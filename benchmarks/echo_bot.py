@@ -1,9 +1,10 @@
 """Baseline for the intake benchmark: a bare python-telegram-bot echo bot polling the Bot API emulator.
 
-``run_echo_baseline(n_messages, n_users)`` starts an emulator in a background thread (or uses the one
-given), runs a PTB ``Application`` in polling mode with no rate limiter, injects every message at once
-from ``n_users`` residents and waits until each has been echoed. Latency is measured on the emulator's
-clock from injection to the echo's ``sendMessage`` arriving. Run: ``python -m benchmarks.echo_bot``.
+``run_echo_baseline(n_messages, n_users)`` starts an emulator (its own process by default, see
+``benchmarks.drivers``), runs a PTB ``Application`` in polling mode with no rate limiter, injects every
+message at once from ``n_users`` residents and waits until each has been echoed. Latency is measured on
+the host's monotonic clock from injection to the echo's ``sendMessage`` arriving at the emulator.
+Run: ``python -m benchmarks.echo_bot``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from emulator.server import EmulatorThread
+from benchmarks.drivers import Driver, ProcessDriver, ThreadDriver, wait_until
 
 TOKEN = "5000:echo-baseline"
 FIRST_USER = 500_000
@@ -36,7 +37,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def echo_baseline(
-    emu: EmulatorThread,
+    emu: Driver,
     n_messages: int,
     n_users: int,
     *,
@@ -58,27 +59,30 @@ async def echo_baseline(
     )
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo))
     tag = f"echo-{time.monotonic_ns()}-"
+    for user in range(FIRST_USER, FIRST_USER + n_users):
+        emu.add_user(user, f"user{user}", language_code="en")
     async with app:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=10)
         injected: dict[str, float] = {}
-        target = emu.sent_count + n_messages
+        target = emu.sent_count() + n_messages
         started = time.monotonic()
-        for i in range(n_messages):
-            text = f"{tag}{i}"
-            update = emu.send_text(FIRST_USER + i % n_users, text)
-            injected[text] = emu.update_times[update["update_id"]]
+        messages = [(FIRST_USER + i % n_users, f"{tag}{i}") for i in range(n_messages)]
+        chunk = 1 if rate else n_messages
+        for i in range(0, n_messages, chunk):
+            part = messages[i:i + chunk]
+            for (_, text), (_, _, mono) in zip(part, emu.inject(part), strict=True):
+                injected[text] = mono
             if rate:
                 await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
 
-        await emu.wait_for(lambda: emu.sent_count >= target, deadline)
-        arrivals = {e.text: e.mono for e in emu.transcript if e.text and e.text.startswith(tag)}
+        await wait_until(lambda: emu.sent_count() >= target, deadline)
+        arrivals = {a.text: a.mono for a in emu.arrivals() if a.text.startswith(tag)}
         elapsed = max(arrivals.values()) - started
         await app.updater.stop()
         await app.stop()
     latencies = [(arrivals[t] - injected[t]) * 1000 for t in injected]
-    dups = [d for d in emu.duplicate_sends() if str(d["text"]).startswith(tag)]
     return {
         "bot": "ptb-echo",
         "messages": n_messages,
@@ -91,7 +95,7 @@ async def echo_baseline(
         "latency_p99_ms": round(_percentile(latencies, 0.99), 1),
         "latency_max_ms": round(max(latencies), 1),
         "mean_latency_ms": round(statistics.fmean(latencies), 1),
-        "duplicates": len(dups),
+        "duplicates": emu.duplicates(),
     }
 
 
@@ -99,20 +103,17 @@ def run_echo_baseline(
     n_messages: int,
     n_users: int,
     *,
-    emulator: EmulatorThread | None = None,
+    in_process: bool = False,
     concurrent_updates: bool = False,
     rate: float | None = None,
 ) -> dict[str, Any]:
-    """Start an emulator (unless given), run the echo bot, return throughput and p50/p99 latency."""
-    emu = emulator or EmulatorThread(token=TOKEN)
-    if emulator is None:
-        emu.start()
-    try:
-        coro = echo_baseline(emu, n_messages, n_users, concurrent_updates=concurrent_updates, rate=rate)
-        return asyncio.run(coro)
-    finally:
-        if emulator is None:
-            emu.stop()
+    """Start an emulator (its own process unless ``in_process``), run the echo bot, return its figures."""
+    driver: ThreadDriver | ProcessDriver = ThreadDriver(TOKEN) if in_process else ProcessDriver(TOKEN)
+    with driver:
+        coro = echo_baseline(driver, n_messages, n_users, concurrent_updates=concurrent_updates, rate=rate)
+        result = asyncio.run(coro)
+    result["emulator"] = "thread" if in_process else "process"
+    return result
 
 
 def main() -> None:
@@ -122,12 +123,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--concurrent", action="store_true", help="PTB concurrent_updates=True as well")
     parser.add_argument("--rate", type=float, default=None, help="also run paced at this many msg/s")
+    parser.add_argument("--in-process", action="store_true", help="run the emulator in a thread of this process")
     args = parser.parse_args()
-    results = [run_echo_baseline(args.messages, args.users)]
+    results = [run_echo_baseline(args.messages, args.users, in_process=args.in_process)]
     if args.rate:
-        results.append(run_echo_baseline(args.messages, args.users, rate=args.rate))
+        results.append(run_echo_baseline(args.messages, args.users, rate=args.rate, in_process=args.in_process))
     if args.concurrent:
-        results.append(run_echo_baseline(args.messages, args.users, concurrent_updates=True))
+        results.append(run_echo_baseline(args.messages, args.users, concurrent_updates=True,
+                                         in_process=args.in_process))
     for r in results:
         print(json.dumps(r))
 

@@ -38,6 +38,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
+from benchmarks.drivers import Driver, ProcessDriver, ThreadDriver, wait_until
+from benchmarks.echo_bot import TOKEN as ECHO_TOKEN
 from benchmarks.echo_bot import echo_baseline
 from bot.app import build_app
 from cases.clock import utcnow
@@ -45,7 +47,6 @@ from cases.db import session_scope
 from cases.models import Ticket
 from cases.services.people import get_or_create_person, grant_role
 from cases.settings import Settings
-from emulator.server import EmulatorThread
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "5100:intake-bench"
@@ -133,7 +134,7 @@ class CommitClock:
             self._pending.pop(id(session), None)
 
 
-async def _gridbot(emu: EmulatorThread, db_dir: Path, n_messages: int, n_users: int, *, telegram_limits: bool,
+async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, telegram_limits: bool,
                    deadline: float) -> list[Row]:
     """Run Gridbot against ``emu`` with the load described in the module docstring."""
     settings = Settings(token=emu.token, api_base_url=emu.base_url, database_url=f"sqlite:///{db_dir / 'bench.db'}",
@@ -157,61 +158,65 @@ async def _gridbot(emu: EmulatorThread, db_dir: Path, n_messages: int, n_users: 
     residents = [FIRST_RESIDENT + i for i in range(n_users)]
     for user in residents:
         emu.add_user(user, f"居民{user}", language_code="zh-hans")
+    messages = [(residents[i % n_users], f"{PLACES[grids[i % len(grids)]]}{PROBLEMS[i % len(PROBLEMS)]}（{i}）")
+                for i in range(n_messages)]
 
     with CommitClock() as clock:
         await app.runtime.start()
         try:
             # Like the echo baseline: inject as soon as the bot is polling (the updates queue meanwhile).
-            injected: dict[tuple[int, int], float] = {}
             started = time.monotonic()
-            for i in range(n_messages):
-                user = residents[i % n_users]
-                text = f"{PLACES[grids[i % len(grids)]]}{PROBLEMS[i % len(PROBLEMS)]}（{i}）"
-                update = emu.send_text(user, text)
-                injected[(user, update["message"]["message_id"])] = emu.update_times[update["update_id"]]
+            injected = {(chat, message): mono for chat, message, mono in emu.inject(messages)}
+            notices: dict[tuple[int, int], float] = {}
+            acks: dict[tuple[int, int], float] = {}
 
-            def notified() -> bool:
-                return sum(len(emu.send_times(w)) for w in workers) >= n_messages
+            def all_arrived() -> bool:
+                # Each report gets at least two messages: the resident's answer and the worker's notice.
+                if emu.sent_count() < 2 * n_messages:
+                    return False
+                notices.clear()
+                acks.clear()
+                for arrival in emu.arrivals():
+                    match = (NEW_TICKET if arrival.chat_id in workers else ACK).search(arrival.text)
+                    key = clock.numbers.get(int(match.group(1))) if match else None
+                    if key is not None:
+                        (notices if arrival.chat_id in workers else acks).setdefault(key, arrival.mono)
+                return len(notices) >= n_messages and len(acks) >= n_messages
 
-            def answered() -> bool:
-                return sum(len(emu.send_times(u)) for u in residents) >= n_messages
-
-            await emu.wait_for(lambda: notified() and answered(), deadline)
+            await wait_until(all_arrived, deadline, poll=0.05)
         finally:
             await app.runtime.stop()
             app.engine.dispose()
-        notices: dict[tuple[int, int], float] = {}
-        acks: dict[tuple[int, int], float] = {}
-        for entry in emu.transcript:
-            match = (NEW_TICKET if entry.chat_id in workers else ACK).search(entry.text or "")
-            key = clock.numbers.get(int(match.group(1))) if match else None
-            if key is not None:
-                (notices if entry.chat_id in workers else acks).setdefault(key, entry.mono)
         committed = dict(clock.committed)
     return [_row("gridbot: ticket committed", started, injected, committed),
             _row("gridbot: worker notified", started, injected, notices),
             _row("gridbot: resident answered", started, injected, acks)]
 
 
-def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadline: float = 600) -> list[Row]:
-    """The echo baseline, then Gridbot, each on its own emulator thread; returns the table rows."""
-    with EmulatorThread() as echo_emu:
+def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadline: float = 600,
+        in_process: bool = False) -> list[Row]:
+    """The echo baseline, then Gridbot, each against its own emulator; returns the table rows."""
+    driver: type[ThreadDriver] | type[ProcessDriver] = ThreadDriver if in_process else ProcessDriver
+    with driver(ECHO_TOKEN) as echo_emu:
         echo = asyncio.run(echo_baseline(echo_emu, n_messages, n_users, deadline=deadline))
     rows = [Row("ptb echo: echo sent", n_messages, float(echo["seconds"]),
                 float(echo["latency_p50_ms"]), float(echo["latency_p99_ms"]))]
-    with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, EmulatorThread(token=TOKEN) as emu:
+    with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, driver(TOKEN) as emu:
         rows += asyncio.run(_gridbot(emu, Path(tmp), n_messages, n_users, telegram_limits=telegram_limits,
                                      deadline=deadline))
     return rows
 
 
-def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limits: bool) -> str:
+def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limits: bool,
+           in_process: bool = False) -> str:
     """The table, with throughput ratios against the echo bot."""
     limits = ("Telegram's (30 msg/s overall, 1 msg/s per chat)" if telegram_limits
               else f"raised to {RAISED_LIMIT:,.0f}/s overall and per chat (echo bot: none)")
     lines = [f"intake benchmark: {n_messages} messages from {n_users} residents at once, 12 grids, "
              "SQLite, bundled rules",
              f"gridbot sending limits: {limits}",
+             "emulators: " + ("threads of this process (they share its GIL)" if in_process
+                              else "one process per bot (python -m emulator), as Telegram is another machine"),
              "",
              f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8}"]
     echo = rows[0].throughput
@@ -232,9 +237,13 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--telegram-limits", action="store_true", help="keep Telegram's sending limits")
     parser.add_argument("--deadline", type=float, default=600, help="give up after this many seconds per bot")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run each emulator in a thread of this process instead of its own process")
     args = parser.parse_args(argv)
-    rows = run(args.messages, args.users, telegram_limits=args.telegram_limits, deadline=args.deadline)
-    print(render(rows, n_messages=args.messages, n_users=args.users, telegram_limits=args.telegram_limits))
+    rows = run(args.messages, args.users, telegram_limits=args.telegram_limits, deadline=args.deadline,
+               in_process=args.in_process)
+    print(render(rows, n_messages=args.messages, n_users=args.users, telegram_limits=args.telegram_limits,
+                 in_process=args.in_process))
     return rows
 
 

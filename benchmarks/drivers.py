@@ -1,0 +1,171 @@
+"""One way for the benchmarks to drive a Bot API emulator, whether it runs in a thread or its own process.
+
+In a thread (:class:`ThreadDriver`) the emulator shares the benchmarked bot's interpreter and GIL, so every
+API call a bot makes costs it twice: once as a client, once as the "Telegram server". In its own process
+(:class:`ProcessDriver`, ``python -m emulator``) the server side runs on its own core, as Telegram does.
+Times are ``time.monotonic()`` values, which on Linux are one clock for every process of the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from emulator.control import RemoteEmulator
+from emulator.server import EmulatorThread
+
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One message the bot sent, as the emulator recorded it."""
+
+    chat_id: int
+    text: str
+    mono: float
+
+
+class Driver(Protocol):
+    """What a benchmark needs from an emulator."""
+
+    token: str
+    base_url: str
+    file_base_url: str
+
+    def add_user(self, user_id: int, name: str, *, language_code: str, started: bool = False) -> None:
+        """Create a user (``started``: the bot may write first)."""
+
+    def inject(self, messages: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
+        """Users send texts in a burst; returns ``(chat_id, message_id, created_mono)`` for each."""
+
+    def sent_count(self) -> int:
+        """How many messages the bot has sent."""
+
+    def arrivals(self) -> list[Arrival]:
+        """Every message the bot sent, oldest first."""
+
+    def duplicates(self) -> int:
+        """How many sends repeated an earlier one to the same chat."""
+
+
+async def wait_until(predicate: Callable[[], T], timeout: float, poll: float = 0.02) -> T:  # noqa: ASYNC109
+    """Poll ``predicate`` until it is truthy; TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        await asyncio.sleep(poll)
+
+
+class ThreadDriver:
+    """The emulator in a background thread of this process."""
+
+    def __init__(self, token: str) -> None:
+        self.emu = EmulatorThread(token=token)
+        self.token = token
+        self.base_url = self.file_base_url = ""
+
+    def __enter__(self) -> ThreadDriver:
+        self.emu.start()
+        self.base_url, self.file_base_url = self.emu.base_url, self.emu.file_base_url
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.emu.stop()
+
+    def add_user(self, user_id: int, name: str, *, language_code: str, started: bool = False) -> None:
+        """Create a user."""
+        self.emu.add_user(user_id, name, language_code=language_code, started=started)
+
+    def inject(self, messages: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
+        """Users send texts in a burst."""
+        updates = self.emu.send_texts(list(messages))
+        return [(u["message"]["chat"]["id"], u["message"]["message_id"], self.emu.update_times[u["update_id"]])
+                for u in updates]
+
+    def sent_count(self) -> int:
+        """How many messages the bot has sent."""
+        return self.emu.sent_count
+
+    def arrivals(self) -> list[Arrival]:
+        """Every message the bot sent."""
+        return [Arrival(e.chat_id, e.text or e.caption or "", e.mono) for e in self.emu.transcript
+                if e.method.startswith("send")]
+
+    def duplicates(self) -> int:
+        """Repeated sends."""
+        return sum(d["count"] - 1 for d in self.emu.duplicate_sends())
+
+
+class ProcessDriver:
+    """The emulator as its own process (``python -m emulator``), driven over its HTTP control API."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.base_url = self.file_base_url = ""
+        self._proc: subprocess.Popen[str] | None = None
+        self.remote: RemoteEmulator | None = None
+
+    def __enter__(self) -> ProcessDriver:
+        self._proc = subprocess.Popen([sys.executable, "-m", "emulator", "--port", "0", "--token", self.token],
+                                      cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        ready = self._proc.stdout.readline().split()
+        if not ready or ready[0] != "EMULATOR_READY":
+            self._proc.kill()
+            raise RuntimeError(f"the emulator process did not start: {ready}")
+        self.base_url = ready[1]
+        self.file_base_url = ready[1].replace("/bot", "/file/bot", 1)
+        self.remote = RemoteEmulator(ready[2], timeout=120)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.remote is not None:
+            self.remote.close()
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+    def _r(self) -> RemoteEmulator:
+        assert self.remote is not None, "use ProcessDriver as a context manager"
+        return self.remote
+
+    def add_user(self, user_id: int, name: str, *, language_code: str, started: bool = False) -> None:
+        """Create a user."""
+        self._r().action("add_user", user_id=user_id, first_name=name, language_code=language_code,
+                         started=started)
+
+    def inject(self, messages: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
+        """Users send texts in a burst (one control request)."""
+        updates: list[dict[str, Any]] = self._r().action("send_texts", messages=[list(m) for m in messages])
+        times = {int(k): float(v) for k, v in self._r().query("update_times").items()}
+        return [(u["message"]["chat"]["id"], u["message"]["message_id"], times[u["update_id"]]) for u in updates]
+
+    def sent_count(self) -> int:
+        """How many messages the bot has sent."""
+        return int(self._r().query("sent_count"))
+
+    def arrivals(self) -> list[Arrival]:
+        """Every message the bot sent."""
+        return [Arrival(e["chat_id"], e.get("text") or e.get("caption") or "", e["mono"])
+                for e in self._r().query("transcript") if str(e["method"]).startswith("send")]
+
+    def duplicates(self) -> int:
+        """Repeated sends."""
+        return sum(d["count"] - 1 for d in self._r().stats()["duplicates"])
