@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
@@ -343,3 +344,36 @@ def test_requests_in_flight_count_until_they_finish_and_then_for_a_window() -> N
     limiter.finish(6.01, 6.2)
     assert limiter.wait(6.5) > 0, "finished requests count from their end"
     assert limiter.wait(7.21) == 0.0
+
+
+class SlowReader(OutboxSender):
+    """A sender whose second read of the outbox is slow: it returns a snapshot taken before the first
+    send was recorded, only after that send has finished (as a reader without the write lock can)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.loads = 0
+
+    def _load(self) -> list:  # type: ignore[type-arg]
+        self.loads += 1
+        snapshot = super()._load()
+        if self.loads == 2 and snapshot:
+            deadline = time.monotonic() + 10
+            while snapshot[0].id in self._in_flight and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return snapshot
+
+
+async def test_a_stale_read_never_sends_a_row_again(emu: BotApiEmulator, engine: Engine, bot: ExtBot) -> None:
+    emu.set_delay(0.3, methods=["sendMessage"])  # the first send is still in flight during the second read
+    slow = SlowReader(engine, bot, poll_interval=0.05, private_per_second=100.0)  # no limiter to hide behind
+    queue(engine, None, lambda s, now: queue_message(s, chat_id=USERS[0], text="once", now=now))
+    task = asyncio.create_task(slow.run())
+    try:
+        await settle(emu, engine)
+        await asyncio.sleep(0.5)  # time for a wrong second send to arrive
+    finally:
+        slow.stop()
+        await task
+    assert slow.loads >= 2
+    assert texts(emu, USERS[0]) == ["once"] and len(emu.calls_to("sendMessage")) == 1
