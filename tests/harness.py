@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -20,8 +22,29 @@ from cases.settings import Settings
 from emulator import BotApiEmulator, StoredMessage
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def clock_at(hour: int, minute: int, zone: str) -> Clock:
+    """A real-time clock shifted to start at ``hour:minute`` local time today in ``zone``.
+
+    For end-to-end tests whose outcome depends on the time of day (the daily digest is only due after
+    ``digest.at``): they then run the same whenever CI runs them, while seconds still pass for real.
+    """
+    local = utcnow().astimezone(ZoneInfo(zone))
+    offset = local.replace(hour=hour, minute=minute, second=0, microsecond=0) - local
+    return lambda: utcnow() + offset
 TOKEN = "424242:E2E-test-token"
 WAIT = 20.0
+
+
+def default_clock() -> Clock:
+    """The real clock, or with ``GRIDBOT_TEST_LOCAL_TIME=HH:MM`` one shifted to that time of day in Shanghai
+    (to check that a run at night and a run by day behave alike)."""
+    wanted = os.environ.get("GRIDBOT_TEST_LOCAL_TIME")
+    if not wanted:
+        return utcnow
+    hour, minute = (int(part) for part in wanted.split(":"))
+    return clock_at(hour, minute, "Asia/Shanghai")
 
 
 class BotHarness:
@@ -29,14 +52,14 @@ class BotHarness:
 
     def __init__(self, tmp_path: Path, *, database_url: str | None = None, rules: Rules | None = None,
                  rules_path: Path | None = None, private_per_second: float = 50.0, sweep_seconds: float = 3600,
-                 clock: Clock = utcnow, strict_rate_limits: bool = False) -> None:
+                 clock: Clock | None = None, strict_rate_limits: bool = False) -> None:
         self.tmp_path = tmp_path
         self.database_url = database_url or f"sqlite:///{tmp_path / 'e2e.db'}"
         self.rules = rules
         self.rules_path = rules_path or ROOT / "routing_rules.yaml"
         self.private_per_second = private_per_second
         self.sweep_seconds = sweep_seconds
-        self.clock = clock
+        self.clock = clock or default_clock()
         self.emu = BotApiEmulator(token=TOKEN, strict_rate_limits=strict_rate_limits)
         self.app: App | None = None
 

@@ -8,13 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from cases.clock import Clock
 from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
-from tests.harness import ROOT, BotHarness
+from tests.harness import ROOT, BotHarness, clock_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RESIDENT, WORKER, GRID_LEADER, COMMUNITY_LEADER, STREET_SUPERVISOR, OTHER_STREET = 1001, 2001, 3001, 3002, 4001, 4002
+
+
+def noon() -> Clock:
+    """Noon today in the rules' time zone: past the daily digest time (08:30) and far from midnight, so the
+    digest assertions hold whenever CI runs."""
+    return clock_at(12, 0, "Asia/Shanghai")
 
 
 def fast_rules() -> Rules:
@@ -31,7 +38,7 @@ def fast_rules() -> Rules:
 
 
 async def test_unclaimed_reminds_then_unresolved_climbs_the_ladder_once_per_step(tmp_path: Path) -> None:
-    async with BotHarness(tmp_path, rules=fast_rules(), sweep_seconds=0.3) as h:
+    async with BotHarness(tmp_path, rules=fast_rules(), sweep_seconds=0.3, clock=noon()) as h:
         h.staff(WORKER, "王师傅", "worker", "taizimiao-1")
         h.staff(GRID_LEADER, "网格长小周", "leader", "taizimiao-1")
         h.staff(COMMUNITY_LEADER, "社区书记老郑", "leader", "taizimiao")
@@ -74,7 +81,7 @@ async def test_unclaimed_reminds_then_unresolved_climbs_the_ladder_once_per_step
 async def test_a_report_never_placed_goes_to_the_district_queue_and_the_resident_is_told(tmp_path: Path) -> None:
     data = fast_rules().model_dump()
     data["defaults"]["locate_within"] = timedelta(seconds=2)
-    async with BotHarness(tmp_path, rules=Rules.model_validate(data), sweep_seconds=0.3) as h:
+    async with BotHarness(tmp_path, rules=Rules.model_validate(data), sweep_seconds=0.3, clock=noon()) as h:
         h.staff(4900, "区指挥中心", "supervisor", "dongting")
         h.resident(RESIDENT, "陈阿姨")
         h.emu.send_text(RESIDENT, "楼下的垃圾好几天没人收了")
