@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import re
 import tempfile
 import threading
@@ -42,6 +43,9 @@ from benchmarks.drivers import Driver, ProcessDriver, ThreadDriver, wait_until
 from benchmarks.echo_bot import TOKEN as ECHO_TOKEN
 from benchmarks.echo_bot import echo_baseline
 from bot.app import build_app
+from bot.handlers import handle_update
+from bot.processor import InboxProcessor
+from bot.receiver import store_batch
 from cases.clock import utcnow
 from cases.db import session_scope
 from cases.models import Ticket
@@ -59,6 +63,7 @@ PLACES = {  # grid -> a place residents name (bundled rules)
     "yanzishan-2": "望岳新村5栋", "liulin-1": "柳林洲小区2栋", "liulin-2": "南湖华府1栋",
 }
 PROBLEMS = ["楼道灯坏了，晚上一片漆黑", "门口的垃圾满了没人清运", "前面路面有个大坑", "楼下广场舞太吵了"]
+HANDLER_ONLY = "gridbot: handler only"
 NEW_TICKET = re.compile(r"新工单 #(\d+)")
 ACK = re.compile(r"工单号 #(\d+)")
 
@@ -193,6 +198,40 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
             _row("gridbot: resident answered", started, injected, acks)]
 
 
+def _update(i: int, user: int, text: str) -> dict[str, Any]:
+    """A private text message as the Bot API delivers it."""
+    return {"update_id": 10_000_000 + i, "message": {
+        "message_id": i + 1, "date": int(time.time()), "text": text,
+        "chat": {"id": user, "type": "private", "first_name": f"居民{user}"},
+        "from": {"id": user, "is_bot": False, "first_name": f"居民{user}", "language_code": "zh-hans"}}}
+
+
+def handler_only(db_dir: Path, n_messages: int, n_users: int) -> Row:
+    """The same reports already stored in the inbox, handled by the inbox processor with no network at all:
+    the database and domain work per report, the ceiling for the whole pipeline on one core."""
+    settings = Settings(token=TOKEN, api_base_url="http://127.0.0.1:9/bot",
+                        database_url=f"sqlite:///{db_dir / 'handler.db'}", rules=str(ROOT / "routing_rules.yaml"))
+    app = build_app(settings)
+    grids = list(PLACES)
+    with session_scope(app.engine) as session:
+        for i, grid in enumerate(grids):
+            person = get_or_create_person(session, telegram_id=FIRST_WORKER + i, name=f"网格员{grid}",
+                                          language="zh", now=utcnow())
+            grant_role(session, person=person, role="worker", scope=grid, rules=app.rules, now=utcnow())
+    payloads = [_update(i, FIRST_RESIDENT + i % n_users, f"{PLACES[grids[i % len(grids)]]}{PROBLEMS[i % 4]}（{i}）")
+                for i in range(n_messages)]
+    store_batch(app.engine, payloads)
+    processor = InboxProcessor(app.engine, app.runtime.bot, functools.partial(handle_update, ctx=app.ctx),
+                               concurrency=1, batch=n_messages)
+    started = time.monotonic()
+    done = asyncio.run(processor.process_pending())
+    seconds = time.monotonic() - started
+    app.engine.dispose()
+    if done != n_messages:
+        raise RuntimeError(f"handler only: {done} of {n_messages} updates handled")
+    return Row(HANDLER_ONLY, n_messages, seconds, seconds / n_messages * 1000, seconds / n_messages * 1000)
+
+
 def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadline: float = 600,
         in_process: bool = False) -> list[Row]:
     """The echo baseline, then Gridbot, each against its own emulator; returns the table rows."""
@@ -204,6 +243,7 @@ def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadlin
     with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, driver(TOKEN) as emu:
         rows += asyncio.run(_gridbot(emu, Path(tmp), n_messages, n_users, telegram_limits=telegram_limits,
                                      deadline=deadline))
+        rows.append(handler_only(Path(tmp), n_messages, n_users))
     return rows
 
 
@@ -221,11 +261,17 @@ def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limit
              f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8}"]
     echo = rows[0].throughput
     for row in rows:
+        if row.name == HANDLER_ONLY:
+            continue
         ratio = row.throughput / echo if echo else 0.0
         lines.append(f"{row.name:<28} {row.throughput:>9.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {ratio:>8.2f}")
     committed = next(r for r in rows if r.name == "gridbot: ticket committed")
     target = "met" if committed.throughput >= echo / 2 else "NOT met"
     lines += ["", f"target gridbot >= 0.5 x echo throughput (ticket committed): {target}"]
+    alone = next((r for r in rows if r.name == HANDLER_ONLY), None)
+    if alone is not None:
+        lines.append(f"the same reports handled from the inbox with no network (one core, the ceiling): "
+                     f"{alone.throughput:.1f} msg/s, {alone.p50_ms:.2f} ms per report")
     return "\n".join(lines)
 
 

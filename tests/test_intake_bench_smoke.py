@@ -36,3 +36,5 @@ def test_benchmark_prints_the_side_by_side_table() -> None:
         assert 0 <= float(row["p50"]) <= float(row["p99"])
     assert float(rows["ptb echo: echo sent"]["ratio"]) == 1.0
     assert re.search(r"target gridbot >= 0\.5 x echo throughput \(ticket committed\): (met|NOT met)", out)
+    ceiling = re.search(r"with no network .*: (\d+\.\d) msg/s, (\d+\.\d\d) ms per report", out)
+    assert ceiling and float(ceiling[1]) > 0 and float(ceiling[2]) > 0, out
