@@ -24,7 +24,7 @@ from telegram import Bot, Update
 
 from cases import inbox
 from cases.clock import Clock, utcnow
-from cases.db import session_scope
+from cases.db import read_scope, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class InboxProcessor:
         return sum(results)
 
     def _load(self) -> list[_Item]:
-        with session_scope(self.engine) as session:
+        with read_scope(self.engine) as session:
             rows = inbox.pending(session, limit=self.batch)
             return [_Item(r.update_id, r.chat_id, dict(r.payload), r.attempts) for r in rows]
 
@@ -159,8 +159,9 @@ class InboxProcessor:
     def _process(self, item: _Item) -> bool:
         """Handle one update in one transaction; False if it failed and will be retried."""
         now = self.clock()
-        update = Update.de_json(item.payload, self.bot)
+        update: Update | None = None
         try:
+            update = Update.de_json(item.payload, self.bot)
             with session_scope(self.engine) as session:
                 if not inbox.take(session, item.update_id, now=now):
                     return True  # someone else finished it meanwhile
@@ -172,7 +173,7 @@ class InboxProcessor:
         self._committed()
         return True
 
-    def _failed(self, item: _Item, update: Update, exc: Exception) -> bool:
+    def _failed(self, item: _Item, update: Update | None, exc: Exception) -> bool:
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
         attempts = item.attempts + 1
         now = self.clock()
@@ -186,11 +187,11 @@ class InboxProcessor:
         self._give_up(item, update, error, now)
         return True
 
-    def _give_up(self, item: _Item, update: Update, error: str, now: datetime) -> None:
+    def _give_up(self, item: _Item, update: Update | None, error: str, now: datetime) -> None:
         log.error("giving up on update %s after %d attempts: %s", item.update_id, self.max_attempts, error)
         self._retry_at.pop(item.update_id, None)
         self.given_up += 1
-        if self.on_give_up is not None:
+        if self.on_give_up is not None and update is not None:
             try:
                 with session_scope(self.engine) as session:
                     inbox.mark_processed(session, item.update_id, now=now, error=error)

@@ -171,3 +171,20 @@ async def test_gives_up_after_five_failures_and_tells_the_hook(
     assert given_up == [(poison.update_id, poison.error)]
     assert after.error is None
     assert echoes(engine, ALICE) == ["sorry, we could not handle that", "echo: after"]
+
+
+async def test_an_update_that_cannot_be_parsed_is_given_up_without_stopping_the_processor(
+    emu: BotApiEmulator, engine: Engine, bot: ExtBot
+) -> None:
+    store_batch(engine, [{"update_id": 1, "message": {"message_id": 1, "chat": {"id": ALICE, "type": "private"}}}])
+    receive(engine, emu, (BOB, "fine"))
+    processor = InboxProcessor(engine, bot, Echo(), max_attempts=2, retry_base=0.01, retry_cap=0.02)
+    task = asyncio.create_task(processor.run())
+    try:
+        await emu.wait_for(lambda: all(r.processed_at is not None for r in inbox_rows(engine)), timeout=20)
+    finally:
+        processor.stop()
+        await task
+    broken = next(r for r in inbox_rows(engine) if r.update_id == 1)
+    assert "KeyError" in (broken.error or "") and processor.given_up == 1
+    assert echoes(engine, BOB) == ["echo: fine"]
