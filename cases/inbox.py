@@ -27,6 +27,9 @@ _CHAT_CARRIERS = (
 )
 
 
+_TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
+
+
 def chat_id_of(payload: dict[str, Any]) -> int | None:
     """The chat an update belongs to (None for updates without one, such as inline queries)."""
     for key in _CHAT_CARRIERS:
@@ -39,6 +42,12 @@ def chat_id_of(payload: dict[str, Any]) -> int | None:
         return int(chat["id"])
     sender = callback.get("from") or {}
     return int(sender["id"]) if isinstance(sender.get("id"), int) else None
+
+
+_STORE = {
+    dialect: insert(_TABLE).on_conflict_do_nothing(index_elements=["update_id"]).returning(_TABLE.c.update_id)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def store(session: Session, payloads: list[dict[str, Any]], *, now: datetime) -> int:
@@ -60,15 +69,10 @@ def store(session: Session, payloads: list[dict[str, Any]], *, now: datetime) ->
         )
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(InboxUpdate)
-        .values(list(rows.values()))
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(col(InboxUpdate.update_id))
-    )
-    return len(session.execute(statement).all())
+    # One prepared statement, executed for many rows (SQLAlchemy batches them as "insertmanyvalues"): a
+    # multi-row VALUES clause would be a new statement to compile for every batch size.
+    statement = _STORE[session.get_bind().dialect.name]
+    return len(session.connection().execute(statement, list(rows.values())).all())
 
 
 def pending(session: Session, *, limit: int = 100) -> list[InboxUpdate]:
@@ -87,9 +91,6 @@ def pending_count(session: Session) -> int:
     return session.exec(
         select(func.count()).select_from(InboxUpdate).where(col(InboxUpdate.processed_at).is_(None))
     ).one()
-
-
-_TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
 
 
 def mark_processed(session: Session, update_id: int, /, *, now: datetime, error: str | None = None) -> None:
