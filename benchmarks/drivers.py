@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from emulator.control import RemoteEmulator
 from emulator.server import EmulatorThread
@@ -44,8 +44,9 @@ class Driver(Protocol):
     def add_user(self, user_id: int, name: str, *, language_code: str, started: bool = False) -> None:
         """Create a user (``started``: the bot may write first)."""
 
-    def inject(self, messages: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
-        """Users send texts in a burst; returns ``(chat_id, message_id, created_mono)`` for each."""
+    async def inject(self, messages: list[tuple[int, str]], rate: float | None = None) -> list[tuple[int, int, float]]:
+        """Users send texts, all at once or paced at ``rate`` per second by the emulator itself; returns
+        ``(chat_id, message_id, created_mono)`` for each once all are sent."""
 
     def sent_count(self) -> int:
         """How many messages the bot has sent."""
@@ -89,11 +90,16 @@ class ThreadDriver:
         """Create a user."""
         self.emu.add_user(user_id, name, language_code=language_code, started=started)
 
-    def inject(self, messages: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
-        """Users send texts in a burst."""
-        updates = self.emu.send_texts(list(messages))
-        return [(u["message"]["chat"]["id"], u["message"]["message_id"], self.emu.update_times[u["update_id"]])
-                for u in updates]
+    async def inject(self, messages: list[tuple[int, str]], rate: float | None = None) -> list[tuple[int, int, float]]:
+        """Users send texts (paced on the emulator thread's loop when ``rate`` is given)."""
+        before = len(self.emu.injections_snapshot())
+        if rate:
+            assert self.emu._loop is not None
+            paced = asyncio.run_coroutine_threadsafe(self.emu.send_texts_paced(list(messages), rate), self.emu._loop)
+            await asyncio.wrap_future(paced)
+        else:
+            self.emu.send_texts(list(messages))
+        return self.emu.injections_snapshot()[before:]
 
     def sent_count(self) -> int:
         """How many messages the bot has sent."""
@@ -151,11 +157,17 @@ class ProcessDriver:
         self._r().action("add_user", user_id=user_id, first_name=name, language_code=language_code,
                          started=started)
 
-    def inject(self, messages: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
-        """Users send texts in a burst (one control request)."""
-        updates: list[dict[str, Any]] = self._r().action("send_texts", messages=[list(m) for m in messages])
-        times = {int(k): float(v) for k, v in self._r().query("update_times").items()}
-        return [(u["message"]["chat"]["id"], u["message"]["message_id"], times[u["update_id"]]) for u in updates]
+    async def inject(self, messages: list[tuple[int, str]], rate: float | None = None) -> list[tuple[int, int, float]]:
+        """Users send texts: one control request, then (paced) a cheap poll until all are sent."""
+        remote = self._r()
+        before = len(remote.query("injections"))
+        if rate:
+            remote.action("pace_texts", messages=[list(m) for m in messages], rate=rate)
+            await wait_until(lambda: len(remote.query("injections")) >= before + len(messages),
+                             timeout=len(messages) / rate + 60, poll=0.25)
+        else:
+            remote.action("send_texts", messages=[list(m) for m in messages])
+        return [(int(c), int(m), float(t)) for c, m, t in remote.query("injections")[before:]]
 
     def sent_count(self) -> int:
         """How many messages the bot has sent."""

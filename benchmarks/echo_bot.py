@@ -69,13 +69,8 @@ async def echo_baseline(
         target = emu.sent_count() + n_messages
         started = time.monotonic()
         messages = [(FIRST_USER + i % n_users, f"{tag}{i}") for i in range(n_messages)]
-        chunk = 1 if rate else n_messages
-        for i in range(0, n_messages, chunk):
-            part = messages[i:i + chunk]
-            for (_, text), (_, _, mono) in zip(part, emu.inject(part), strict=True):
-                injected[text] = mono
-            if rate:
-                await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
+        for (_, text), (_, _, mono) in zip(messages, await emu.inject(messages, rate), strict=True):
+            injected[text] = mono
 
         await wait_until(lambda: emu.sent_count() >= target, deadline)
         arrivals = {a.text: a.mono for a in emu.arrivals() if a.text.startswith(tag)}

@@ -7,12 +7,16 @@ They let a test drive an emulator that runs in another process (``python -m emul
   answers ``{"ok": true, "result": ...}`` or ``{"ok": false, "description": ...}`` with status 400.
 * ``GET /_emu/<query>`` for ``health``, ``messages``, ``last_message``, ``find_button``, ``transcript``,
   ``calls``, ``callbacks``, ``updates``, ``stats``, ``sent_count``, ``update_times`` (update id →
-  monotonic time it was created; ``time.monotonic`` is one clock for every process of a host) and
+  monotonic time it was created; ``time.monotonic`` is one clock for every process of a host),
+  ``injections`` (``[chat_id, message_id, created]`` of texts sent by ``send_texts``/``pace_texts``) and
   ``wait_message`` (long-polls for a bot message).
+* ``POST /_emu/pace_texts`` with ``{"messages": [[user, text], ...], "rate": R}`` starts sending them at R per
+  second from the emulator's own loop and answers at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
@@ -81,8 +85,17 @@ def _int(request: web.Request, name: str) -> int:
 def add_control_routes(app: web.Application, state: EmulatorState) -> None:
     """Register ``/_emu/...`` on ``app`` for ``state``."""
 
+    paced: set[asyncio.Task[int]] = set()
+
     async def action(request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        if name == "pace_texts":  # runs on in the background; watch it with GET /_emu/injections
+            spec = await request.json()
+            task = asyncio.get_running_loop().create_task(
+                state.send_texts_paced([tuple(m) for m in spec["messages"]], float(spec["rate"])))
+            paced.add(task)
+            task.add_done_callback(paced.discard)
+            return _ok(len(spec["messages"]))
         if name not in ACTIONS:
             return web.json_response({"ok": False, "description": f"unknown action {name}"}, status=404)
         body: dict[str, Any] = await request.json() if request.can_read_body else {}
@@ -117,6 +130,8 @@ def add_control_routes(app: web.Application, state: EmulatorState) -> None:
             return _ok(state.pending_updates())
         if name == "stats":
             return _ok(state.stats())
+        if name == "injections":
+            return _ok(state.injections_snapshot())
         if name == "sent_count":
             return _ok(state.sent_count)
         if name == "update_times":

@@ -483,6 +483,7 @@ class EmulatorState:
         self._updates: list[JSON] = []
         self._next_update_id = 100_000
         self.update_times: dict[int, float] = {}
+        self.injections: list[tuple[int, int, float]] = []
         self.webhook: WebhookConfig | None = None
         self.webhook_deliveries: list[tuple[int, int]] = []
         self.transcript: list[TranscriptEntry] = []
@@ -611,7 +612,29 @@ class EmulatorState:
 
     def send_texts(self, messages: list[tuple[UserRef, str]]) -> list[JSON]:
         """Many users send text at once (a burst, in order): ``[(user, text), ...]``. Returns the updates."""
-        return [self.send_text(user, text) for user, text in messages]
+        return [self._inject_text(user, text) for user, text in messages]
+
+    async def send_texts_paced(self, messages: list[tuple[UserRef, str]], rate: float) -> int:
+        """Users send texts one after another at ``rate`` per second, paced on the emulator's own loop (so
+        whoever drives it spends nothing per message); see :meth:`injections_snapshot`."""
+        started = time.monotonic()
+        for i, (user, text) in enumerate(messages):
+            self._inject_text(user, text)
+            await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
+        return len(messages)
+
+    def _inject_text(self, user: UserRef, text: str) -> JSON:
+        update = self.send_text(user, text)
+        message = update["message"]
+        with self._lock:
+            self.injections.append((message["chat"]["id"], message["message_id"],
+                                    self.update_times[update["update_id"]]))
+        return update
+
+    def injections_snapshot(self) -> list[tuple[int, int, float]]:
+        """``(chat_id, message_id, created monotonic time)`` of every text sent by send_texts(_paced)."""
+        with self._lock:
+            return list(self.injections)
 
     def _make_file(self, kind: str, data: bytes, mime: str | None = None, ext: str = "bin") -> StoredFile:
         with self._lock:

@@ -79,3 +79,17 @@ def test_a_burst_is_injected_in_one_request_with_its_creation_times(
     # time.monotonic() is one clock for every process of the host: the other process's times fall in between.
     assert all(before <= times[i] <= after for i in ids)
     assert remote.query("sent_count") == 0
+
+
+def test_the_emulator_paces_a_stream_of_messages_itself(standalone: tuple[str, RemoteEmulator]) -> None:
+    _, remote = standalone
+    remote.action("send_texts", messages=[[51, "burst"]])
+    assert remote.action("pace_texts", messages=[[51, f"m{i}"] for i in range(10)], rate=50) == 10
+    deadline = time.monotonic() + 10
+    while len(remote.query("injections")) < 11 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    injections = remote.query("injections")
+    assert len(injections) == 11 and all(chat == 51 for chat, _, _ in injections)
+    paced = [created for _, _, created in injections[1:]]
+    assert paced == sorted(paced) and paced[-1] - paced[0] >= 9 / 50 * 0.9  # about 50 per second, not at once
+    assert [u["message"]["text"] for u in remote.query("updates")] == ["burst"] + [f"m{i}" for i in range(10)]
