@@ -81,6 +81,16 @@ def inbox_rows(engine: Engine) -> list[InboxUpdate]:
         return list(session.exec(select(InboxUpdate).order_by(InboxUpdate.update_id)))  # type: ignore[arg-type]
 
 
+async def run_until_inbox_is_done(processor: InboxProcessor, emu: BotApiEmulator, engine: Engine) -> None:
+    """Run the processor until every stored update is processed (handled or given up), then stop it."""
+    task = asyncio.create_task(processor.run())
+    try:
+        await emu.wait_for(lambda: all(r.processed_at is not None for r in inbox_rows(engine)), timeout=20)
+    finally:
+        processor.stop()
+        await task
+
+
 async def test_stored_updates_are_replayed_after_a_crash_and_processed_once(
     emu: BotApiEmulator, engine: Engine, bot: ExtBot
 ) -> None:
@@ -159,12 +169,7 @@ async def test_gives_up_after_five_failures_and_tells_the_hook(
         queue_message(session, chat_id=ALICE, text="sorry, we could not handle that", now=now)
 
     processor = InboxProcessor(engine, bot, handler, on_give_up=on_give_up, retry_base=0.01, retry_cap=0.02)
-    task = asyncio.create_task(processor.run())
-    try:
-        await emu.wait_for(lambda: all(r.processed_at is not None for r in inbox_rows(engine)), timeout=20)
-    finally:
-        processor.stop()
-        await task
+    await run_until_inbox_is_done(processor, emu, engine)
     poison, after = inbox_rows(engine)
     assert [text for _, text in handler.calls].count("poison") == 5
     assert poison.processed_at is not None and "boom on poison" in (poison.error or "")
@@ -179,12 +184,7 @@ async def test_an_update_that_cannot_be_parsed_is_given_up_without_stopping_the_
     store_batch(engine, [{"update_id": 1, "message": {"message_id": 1, "chat": {"id": ALICE, "type": "private"}}}])
     receive(engine, emu, (BOB, "fine"))
     processor = InboxProcessor(engine, bot, Echo(), max_attempts=2, retry_base=0.01, retry_cap=0.02)
-    task = asyncio.create_task(processor.run())
-    try:
-        await emu.wait_for(lambda: all(r.processed_at is not None for r in inbox_rows(engine)), timeout=20)
-    finally:
-        processor.stop()
-        await task
+    await run_until_inbox_is_done(processor, emu, engine)
     broken = next(r for r in inbox_rows(engine) if r.update_id == 1)
     assert "KeyError" in (broken.error or "") and processor.given_up == 1
     assert echoes(engine, BOB) == ["echo: fine"]
