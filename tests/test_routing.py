@@ -12,6 +12,7 @@ import pytest
 
 from cases.routing import Report, RouteDecision, RoutingIndex, route
 from cases.routing.keywords import FUZZY_WORDS, PhraseMatcher, fuzzy_cutoff, resolve_overlaps, stem
+from cases.routing.router import explain
 from cases.rules.schema import Rules
 from cases.textnorm import normalize_mapped
 
@@ -122,6 +123,29 @@ def test_pinyin_only_match_is_uncertain(rules: Rules) -> None:
     assert decision.category == "garbage" and decision.category_score < 90 and decision.category_uncertain
     match = decision.explanation["category"]["matches"][0]
     assert (match["form"], match["found"], match["pinyin"], match["start"]) == ("pinyin", "拉圾", "la ji", 0)
+
+
+def test_a_phrase_split_by_a_few_words_is_found_but_uncertain(rules: Rules) -> None:
+    decision = route(Report("楼道里的灯全坏了"), rules)
+    assert decision.category == "streetlight" and decision.category_uncertain
+    found = {(m["keyword"], m["form"], m["found"], m["score"]) for m in decision.explanation["category"]["matches"]}
+    assert found == {("楼道灯", "split", "楼道里的灯", 75.0), ("灯坏了", "split", "灯全坏了", 80.0)}
+    assert "with other words in between: '楼道里的灯'" in explain(decision.explanation)
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("楼道里面的灯", "three characters in between are too many"),
+    ("楼道，灯", "never across punctuation"),
+    ("水果店管理员", "two-character keywords are never split (水管)"),
+])
+def test_split_phrases_stay_close_and_long(text: str, why: str) -> None:
+    matcher = PhraseMatcher([("楼道灯", "streetlight"), ("水管", "water")])
+    assert [m for m in matcher.find(normalize_mapped(text)) if m.form == "split"] == [], why
+
+
+def test_an_exact_phrase_is_never_also_reported_split() -> None:
+    matcher = PhraseMatcher([("楼道灯", "streetlight")])
+    assert [(m.form, m.score) for m in matcher.find(normalize_mapped("楼道灯坏了"))] == [("exact", 100.0)]
 
 
 def test_keyword_inside_place_name_is_ignored(small: Rules) -> None:

@@ -15,9 +15,13 @@ normalised message, every phrase it knows, in four stages:
 4. **fuzzy** typos for word phrases: unknown words of the message are compared with every phrase word
    in one :func:`rapidfuzz.process.cdist` call; each phrase containing a close word is scored as a whole
    with :func:`rapidfuzz.fuzz.ratio` against a length-aware threshold (none for phrases of 4 letters
-   or fewer, so ``bin`` never fuzzily matches ``bun``).
+   or fewer, so ``bin`` never fuzzily matches ``bun``);
+5. **split** Chinese phrases of 3 or more characters written with a few other characters in between, as
+   people talk: 楼道里的灯 finds 楼道灯, 灯全坏了 finds 灯坏了. At most :data:`SPLIT_GAP` characters in
+   all, Chinese ones only (never across punctuation), scored below every exact form so the category is
+   marked uncertain when nothing else supports it.
 
-Exact stages scan the whole message; the pinyin and fuzzy stages look only at its beginning
+Exact stages scan the whole message; the pinyin, fuzzy and split stages look only at its beginning
 (:data:`PINYIN_CHARS`, :data:`FUZZY_WORDS`) so a 10,000-character message costs little more.
 """
 
@@ -45,7 +49,7 @@ __all__ = [
     "units",
 ]
 
-MatchForm = Literal["exact", "t2s", "variant", "pinyin", "fuzzy"]
+MatchForm = Literal["exact", "t2s", "variant", "pinyin", "fuzzy", "split"]
 PINYIN_CHARS = 512
 """Only this many normalised characters from the start are searched for pinyin homophones."""
 FUZZY_WORDS = 64
@@ -55,6 +59,12 @@ _FUZZY_WORD_FLOOR = 70.0
 _CLOSE_CACHE = 100_000
 """Unknown words remembered with their close phrase words (residents reuse the same words)."""
 _MAX_EXTRA_WORDS = 1
+SPLIT_GAP = 2
+"""A split phrase may have at most this many other characters between its own."""
+_SPLIT_MIN_CHARS = 3
+_SPLIT_SCORE = 85.0
+_SPLIT_STEP = 5.0
+"""A split match scores ``_SPLIT_SCORE - _SPLIT_STEP * characters in between``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +149,7 @@ class PhraseMatcher:
         self._words: dict[str, list[_Entry]] = {}
         self._pinyin: dict[tuple[str, ...], list[_Entry]] = {}
         self._by_word: dict[str, list[tuple[_Entry, int]]] = {}
+        self._split: dict[str, list[_Entry]] = {}
         seen: set[tuple[str, str]] = set()
         for order, (phrase, target) in enumerate(phrases):
             norm = normalize(phrase)
@@ -151,6 +162,8 @@ class PhraseMatcher:
                 self._cjk.setdefault(norm, []).append(entry)
                 if " " not in norm and len(norm) >= 2 and all(is_cjk(char) for char in norm):
                     self._pinyin.setdefault(pinyin_syllables(norm), []).append(entry)
+                    if len(norm) >= _SPLIT_MIN_CHARS:
+                        self._split.setdefault(norm[0], []).append(entry)
             else:
                 self._words.setdefault(stem("".join(entry.words)), []).append(entry)
                 for position, word in enumerate(entry.words):
@@ -178,6 +191,8 @@ class PhraseMatcher:
                     self._pinyin_run(text, offset, run, matches)
         if self._vocab and tokens:
             self._find_fuzzy(text, tokens[:FUZZY_WORDS], matches)
+        if self._split:
+            self._find_split(text, matches)
         return matches
 
     # ---- stages ----
@@ -262,6 +277,15 @@ class PhraseMatcher:
                     if score:
                         out.append(self._match(text, entry, "fuzzy", score, start, end))
 
+    def _find_split(self, text: Normalized, out: list[Match]) -> None:
+        norm = text.text[:PINYIN_CHARS]
+        for start, char in enumerate(norm):
+            for entry in self._split.get(char, ()):
+                end, gap = _split_end(norm, start, entry.norm)
+                if end is not None and gap > 0:
+                    out.append(self._match(text, entry, "split", _SPLIT_SCORE - _SPLIT_STEP * gap, start, end,
+                                           norm[start:end]))
+
     def _close_words(self, unknown: set[str]) -> dict[str, tuple[str, ...]]:
         """Phrase words within reach of each unknown word: one cdist call for words not seen before,
         remembered afterwards (safe to share between threads: a cleared cache only costs a recompute)."""
@@ -287,6 +311,22 @@ class PhraseMatcher:
             if close:
                 result[word] = close
         return result
+
+
+def _split_end(norm: str, start: int, phrase: str) -> tuple[int | None, int]:
+    """Where ``phrase`` (whose first character is at ``start``) ends when read with up to :data:`SPLIT_GAP`
+    Chinese characters in between, and how many were skipped; ``(None, 0)`` if it is not there."""
+    position, gap = start + 1, 0
+    for char in phrase[1:]:
+        while position < len(norm) and norm[position] != char:
+            if gap == SPLIT_GAP or not is_cjk(norm[position]):
+                return None, 0
+            gap += 1
+            position += 1
+        if position >= len(norm):
+            return None, 0
+        position += 1
+    return position, gap
 
 
 def resolve_overlaps(matches: list[Match]) -> list[Match]:
