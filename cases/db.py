@@ -12,9 +12,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from cases.models import TicketEvent
@@ -108,6 +112,28 @@ def read_scope(engine: Engine) -> Iterator[Session]:
         session.rollback()
     finally:
         session.close()
+
+
+def insert_ignoring(table: Table, *, conflict: list[str], returning: ColumnElement[Any]) -> dict[str, Insert]:
+    """``INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING returning``, prepared once per dialect that
+    has it (PostgreSQL, SQLite); execute it with the row's values as parameters. It returns a row only when
+    the insert happened, and it is safe against a concurrent transaction inserting the same key."""
+    return {name: insert(table).on_conflict_do_nothing(index_elements=conflict).returning(returning)
+            for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+
+
+def insert_if_new(session: Session, prepared: dict[str, Insert], table: Table, values: dict[str, Any]) -> bool:
+    """Insert one row with a statement from :func:`insert_ignoring`; False if its key already existed.
+    On other databases a savepoint and the unique violation decide."""
+    statement = prepared.get(session.get_bind().dialect.name)
+    if statement is not None:
+        return session.execute(statement, values).first() is not None
+    try:
+        with session.begin_nested():
+            session.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
 
 
 def alembic_config(url: str | None = None) -> Config:

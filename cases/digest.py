@@ -33,12 +33,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, not_, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from cases.clock import as_utc
+from cases.db import insert_if_new, insert_ignoring
 from cases.models import DigestLog, Person, Role, RoleAssignment, Status
 from cases.models import Ticket as TicketModel
 from cases.notify import Notice, Notifier
@@ -401,21 +400,14 @@ def digest_audience(session: Session, rules: Rules) -> dict[int, str]:
     return audience
 
 
+_DIGEST_LOG = DigestLog.__table__  # type: ignore[attr-defined]
+_LOG_ONCE = insert_ignoring(_DIGEST_LOG, conflict=["person_id", "day"], returning=_DIGEST_LOG.c.id)
+
+
 def _claim_log(session: Session, person_id: int, day: date, area: str, now: datetime) -> bool:
     """Insert the (person, day) log row; False when it already exists (someone sent it)."""
-    table = DigestLog.__table__  # type: ignore[attr-defined]
     values = {"person_id": person_id, "day": day, "area": area, "sent_at": now}
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        statement = insert.values(**values).on_conflict_do_nothing(index_elements=["person_id", "day"])
-        return session.execute(statement.returning(table.c.id)).first() is not None
-    try:
-        with session.begin_nested():
-            session.execute(table.insert().values(**values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_if_new(session, _LOG_ONCE, _DIGEST_LOG, values)
 
 
 def run_digests(

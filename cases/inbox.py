@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from cases.db import insert_ignoring
 from cases.models import InboxUpdate
 
 __all__ = ["chat_id_of", "mark_processed", "pending", "pending_count", "record_failure", "store", "take"]
@@ -44,10 +44,7 @@ def chat_id_of(payload: dict[str, Any]) -> int | None:
     return int(sender["id"]) if isinstance(sender.get("id"), int) else None
 
 
-_STORE = {
-    dialect: insert(_TABLE).on_conflict_do_nothing(index_elements=["update_id"]).returning(_TABLE.c.update_id)
-    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_STORE = insert_ignoring(_TABLE, conflict=["update_id"], returning=_TABLE.c.update_id)
 
 
 def store(session: Session, payloads: list[dict[str, Any]], *, now: datetime) -> int:

@@ -12,14 +12,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, delete, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from cases.clock import as_utc
+from cases.db import insert_if_new, insert_ignoring
 from cases.models import SchedulerLock
 
 DEFAULT_LOCK = "leader"
+_LOCKS = SchedulerLock.__table__  # type: ignore[attr-defined]
+_FIRST_LEASE = insert_ignoring(_LOCKS, conflict=["name"], returning=_LOCKS.c.name)
 
 
 def _ttl(ttl: timedelta | float) -> timedelta:
@@ -35,37 +36,24 @@ def try_acquire(session: Session, *, name: str = DEFAULT_LOCK, holder: str, ttl:
     """Take or extend lease ``name`` for ``holder`` until ``now + ttl``; False if another holds it."""
     now = as_utc(now)
     expires = now + _ttl(ttl)
-    table = SchedulerLock.__table__  # type: ignore[attr-defined]
     taken = session.execute(
-        update(table)
-        .where(table.c.name == name)
-        .where((table.c.holder == holder) | (table.c.expires_at <= now))
+        update(_LOCKS)
+        .where(_LOCKS.c.name == name)
+        .where((_LOCKS.c.holder == holder) | (_LOCKS.c.expires_at <= now))
         .values(holder=holder, expires_at=expires)
     )
     if _rowcount(taken) == 1:
         return True
-    values = {"name": name, "holder": holder, "expires_at": expires}
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        statement = insert.values(**values).on_conflict_do_nothing(index_elements=["name"])
-        return session.execute(statement.returning(table.c.name)).first() is not None
-    try:  # other databases: a unique violation means someone else holds it
-        with session.begin_nested():
-            session.execute(table.insert().values(**values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_if_new(session, _FIRST_LEASE, _LOCKS, {"name": name, "holder": holder, "expires_at": expires})
 
 
 def renew(session: Session, *, name: str = DEFAULT_LOCK, holder: str, ttl: timedelta | float,
           now: datetime) -> bool:
     """Extend our unexpired lease; False means we are no longer the leader (stop leader-only work)."""
     now = as_utc(now)
-    table = SchedulerLock.__table__  # type: ignore[attr-defined]
     result = session.execute(
-        update(table)
-        .where(table.c.name == name, table.c.holder == holder, table.c.expires_at > now)
+        update(_LOCKS)
+        .where(_LOCKS.c.name == name, _LOCKS.c.holder == holder, _LOCKS.c.expires_at > now)
         .values(expires_at=now + _ttl(ttl))
     )
     return _rowcount(result) == 1
@@ -73,8 +61,7 @@ def renew(session: Session, *, name: str = DEFAULT_LOCK, holder: str, ttl: timed
 
 def release(session: Session, *, name: str = DEFAULT_LOCK, holder: str) -> bool:
     """Give the lease up so another process can take it at once; False if we did not hold it."""
-    table = SchedulerLock.__table__  # type: ignore[attr-defined]
-    result = session.execute(delete(table).where(table.c.name == name, table.c.holder == holder))
+    result = session.execute(delete(_LOCKS).where(_LOCKS.c.name == name, _LOCKS.c.holder == holder))
     return _rowcount(result) == 1
 
 

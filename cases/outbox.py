@@ -7,20 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from cases.db import insert_ignoring
 from cases.models import OutboxMessage
 
 __all__ = ["due", "enqueue", "mark_failed", "mark_retry", "mark_sent", "mark_sent_many", "pending_count"]
 
 
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
-_INSERTS = {
-    dialect: insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_TABLE.c.id)
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_INSERTS = insert_ignoring(_TABLE, conflict=["dedupe_key"], returning=_TABLE.c.id)
 
 
 def enqueue(
