@@ -143,18 +143,9 @@ class InboxProcessor:
         return done
 
     def _committed(self) -> None:
-        """Tell ``on_commit`` (an event-loop callback) from whichever thread committed."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self.on_commit()
-        else:
-            loop.call_soon_threadsafe(self.on_commit)
+        """Tell ``on_commit`` (an event-loop callback) from the worker thread that committed."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.on_commit)
 
     def _process(self, item: _Item) -> bool:
         """Handle one update in one transaction; False if it failed and will be retried."""

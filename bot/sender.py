@@ -142,9 +142,6 @@ class OutboxSender:
         self._paused_all = 0.0
         self._recent_429: deque[tuple[float, int]] = deque()
         self._in_flight: dict[int, int] = {}  # row id -> chat id
-        # Rows whose send finished while a read of the outbox was under way: that read may predate the
-        # record of the outcome, so it must not start them again.
-        self._finished_during_load: set[int] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._to_record: list[tuple[_Job, _Outcome, asyncio.Future[None]]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -184,12 +181,11 @@ class OutboxSender:
 
     async def send_pending(self) -> tuple[int, float]:
         """Start sending what the limits allow now; returns (sends started, seconds until more may go)."""
-        self._finished_during_load = set()
-        try:
-            jobs = await asyncio.to_thread(self._load)
-            stale = self._finished_during_load
-        finally:
-            self._finished_during_load = None
+        in_flight_before = set(self._in_flight)
+        jobs = await asyncio.to_thread(self._load)
+        # Only this method starts sends, so a row in flight before the read and not after it finished
+        # meanwhile: the read may predate the record of its outcome and must not start it again.
+        stale = in_flight_before - self._in_flight.keys()
         started, wait = 0, self.poll_interval
         for job in jobs:
             if job.id in stale:
@@ -339,8 +335,6 @@ class OutboxSender:
                 self._limiter(job.chat_id).finish(job.started, finished)
                 self._global.finish(job.started, finished)
             self._in_flight.pop(job.id, None)
-            if self._finished_during_load is not None:
-                self._finished_during_load.add(job.id)
             self._wake.set()
 
     def _backoff(self, job: _Job) -> float:

@@ -106,12 +106,8 @@ def read_scope(engine: Engine) -> Iterator[Session]:
 
     Writing inside it is a bug (on SQLite the write would have to upgrade its lock and may fail).
     """
-    session = Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
-    try:
-        yield session
-        session.rollback()
-    finally:
-        session.close()
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+        yield session  # closing the session ends (rolls back) the read transaction
 
 
 def insert_ignoring(table: Table, *, conflict: list[str], returning: ColumnElement[Any]) -> dict[str, Insert]:

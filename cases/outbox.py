@@ -93,7 +93,7 @@ def mark_sent_many(session: Session, sent: list[tuple[int, int | None]], /, *, n
 
 def mark_sent(session: Session, row_id: int, /, *, message_id: int | None, now: datetime) -> None:
     """Telegram accepted the call; ``message_id`` is the sent message's id (None for other methods)."""
-    _update(session, row_id, sent_at=now, result_message_id=message_id, error=None)
+    mark_sent_many(session, [(row_id, message_id)], now=now)
 
 
 def mark_retry(session: Session, row_id: int, /, *, not_before: datetime, error: str, now: datetime) -> None:
