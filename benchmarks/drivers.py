@@ -94,9 +94,7 @@ class ThreadDriver:
         """Users send texts (paced on the emulator thread's loop when ``rate`` is given)."""
         before = len(self.emu.injections_snapshot())
         if rate:
-            assert self.emu._loop is not None
-            paced = asyncio.run_coroutine_threadsafe(self.emu.send_texts_paced(list(messages), rate), self.emu._loop)
-            await asyncio.wrap_future(paced)
+            await asyncio.wrap_future(self.emu.submit(self.emu.send_texts_paced(list(messages), rate)))
         else:
             self.emu.send_texts(list(messages))
         return self.emu.injections_snapshot()[before:]

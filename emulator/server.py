@@ -7,18 +7,22 @@ event loop (``async with``), :class:`EmulatorThread` runs in a background thread
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import threading
 import time
+from collections.abc import Coroutine
 from contextlib import suppress
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 
 from emulator.control import add_control_routes
 from emulator.state import DEFAULT_TOKEN, JSON, ApiError, EmulatorState
+
+T = TypeVar("T")
 
 #: Parameters Telegram reads as JSON objects/arrays (PTB form-encodes them as JSON strings).
 _JSON_PARAMS = frozenset(
@@ -248,8 +252,8 @@ def _loggable(params: JSON) -> JSON:
     return {k: v for k, v in params.items() if isinstance(v, str | int | float | bool | list | dict | None)}
 
 
-class BotApiEmulator(EmulatorState):
-    """The emulator in the current event loop: ``async with BotApiEmulator(token=...) as emu:``."""
+class _ServedEmulator(EmulatorState):
+    """Emulator state with its HTTP server and the URLs a bot and a test need."""
 
     def __init__(
         self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1", port: int = 0, **kw: Any
@@ -271,6 +275,10 @@ class BotApiEmulator(EmulatorState):
     def control_url(self) -> str:
         """Root of the ``/_emu`` control endpoints."""
         return self.server.control_url
+
+
+class BotApiEmulator(_ServedEmulator):
+    """The emulator in the current event loop: ``async with BotApiEmulator(token=...) as emu:``."""
 
     async def start(self) -> None:
         """Start serving."""
@@ -290,7 +298,7 @@ class BotApiEmulator(EmulatorState):
         await self.stop()
 
 
-class EmulatorThread(EmulatorState):
+class EmulatorThread(_ServedEmulator):
     """The emulator in a background thread with its own loop; control methods are thread-safe.
 
     Use ``with EmulatorThread(token=...) as emu:`` from sync tests, or when the bot runs elsewhere.
@@ -299,27 +307,11 @@ class EmulatorThread(EmulatorState):
     def __init__(
         self, token: str = DEFAULT_TOKEN, *, host: str = "127.0.0.1", port: int = 0, **kw: Any
     ) -> None:
-        super().__init__(token, **kw)
-        self.server = EmulatorServer(self, host, port)
+        super().__init__(token, host=host, port=port, **kw)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
-
-    @property
-    def base_url(self) -> str:
-        """PTB ``base_url``."""
-        return self.server.base_url
-
-    @property
-    def file_base_url(self) -> str:
-        """PTB ``base_file_url``."""
-        return self.server.file_base_url
-
-    @property
-    def control_url(self) -> str:
-        """Root of the ``/_emu`` control endpoints."""
-        return self.server.control_url
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the thread and return once the server listens."""
@@ -346,6 +338,12 @@ class EmulatorThread(EmulatorState):
             loop.run_until_complete(self.server.stop())
         finally:
             loop.close()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on the emulator's own loop (e.g. :meth:`send_texts_paced`)."""
+        if self._loop is None:
+            raise RuntimeError("the emulator thread is not started")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server and join the thread."""
