@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session as OrmSession
 from benchmarks.drivers import Driver, ProcessDriver, ThreadDriver, wait_until
 from benchmarks.echo_bot import TOKEN as ECHO_TOKEN
 from benchmarks.echo_bot import echo_baseline
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.handlers import handle_update
 from bot.processor import InboxProcessor
 from bot.receiver import store_batch
@@ -139,6 +139,23 @@ class CommitClock:
             self._pending.pop(id(session), None)
 
 
+def _register_workers(app: App) -> dict[int, str]:
+    """One worker per grid of :data:`PLACES` (telegram id → grid), committed."""
+    workers = {FIRST_WORKER + i: grid for i, grid in enumerate(PLACES)}
+    with session_scope(app.engine) as session:
+        for worker, grid in workers.items():
+            person = get_or_create_person(session, telegram_id=worker, name=f"网格员{grid}", language="zh",
+                                          now=utcnow())
+            grant_role(session, person=person, role="worker", scope=grid, rules=app.rules, now=utcnow())
+    return workers
+
+
+def _report(i: int) -> str:
+    """The ``i``-th resident's report: a place in one of the 12 grids and a problem, made unique."""
+    places = list(PLACES.values())
+    return f"{places[i % len(places)]}{PROBLEMS[i % len(PROBLEMS)]}（{i}）"
+
+
 async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, telegram_limits: bool,
                    deadline: float, rate: float | None = None) -> list[Row]:
     """Run Gridbot against ``emu`` with the load described in the module docstring."""
@@ -151,20 +168,13 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
     if per_user > app.rules.defaults.reports_per_hour:
         raise SystemExit(f"{per_user} reports per resident would be held for review "
                          f"(reports_per_hour={app.rules.defaults.reports_per_hour}); use more --users")
-    grids = list(PLACES)
-    workers = {FIRST_WORKER + i: grid for i, grid in enumerate(grids)}
-    with session_scope(app.engine) as session:
-        for worker, grid in workers.items():
-            person = get_or_create_person(session, telegram_id=worker, name=f"网格员{grid}", language="zh",
-                                          now=utcnow())
-            grant_role(session, person=person, role="worker", scope=grid, rules=app.rules, now=utcnow())
+    workers = _register_workers(app)
     for worker in workers:
         emu.add_user(worker, f"网格员{worker}", language_code="zh", started=True)
     residents = [FIRST_RESIDENT + i for i in range(n_users)]
     for user in residents:
         emu.add_user(user, f"居民{user}", language_code="zh-hans")
-    messages = [(residents[i % n_users], f"{PLACES[grids[i % len(grids)]]}{PROBLEMS[i % len(PROBLEMS)]}（{i}）")
-                for i in range(n_messages)]
+    messages = [(residents[i % n_users], _report(i)) for i in range(n_messages)]
 
     with CommitClock() as clock:
         await app.runtime.start()
@@ -212,14 +222,8 @@ def handler_only(db_dir: Path, n_messages: int, n_users: int) -> Row:
     settings = Settings(token=TOKEN, api_base_url="http://127.0.0.1:9/bot",
                         database_url=f"sqlite:///{db_dir / 'handler.db'}", rules=str(ROOT / "routing_rules.yaml"))
     app = build_app(settings)
-    grids = list(PLACES)
-    with session_scope(app.engine) as session:
-        for i, grid in enumerate(grids):
-            person = get_or_create_person(session, telegram_id=FIRST_WORKER + i, name=f"网格员{grid}",
-                                          language="zh", now=utcnow())
-            grant_role(session, person=person, role="worker", scope=grid, rules=app.rules, now=utcnow())
-    payloads = [_update(i, FIRST_RESIDENT + i % n_users, f"{PLACES[grids[i % len(grids)]]}{PROBLEMS[i % 4]}（{i}）")
-                for i in range(n_messages)]
+    _register_workers(app)
+    payloads = [_update(i, FIRST_RESIDENT + i % n_users, _report(i)) for i in range(n_messages)]
     store_batch(app.engine, payloads)
     processor = InboxProcessor(app.engine, app.runtime.bot, functools.partial(handle_update, ctx=app.ctx),
                                concurrency=1, batch=n_messages)
