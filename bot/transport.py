@@ -79,11 +79,11 @@ class AiohttpRequest(BaseRequest):
         files = request_data.multipart_data if request_data else None
         read = _pick(read_timeout, self._read_timeout)
         write = _pick(write_timeout, self._media_write_timeout if files else self._write_timeout)
-        # aiohttp has no separate write timeout: a request may take connect + write + read at most.
-        parts = [_pick(pool_timeout, self._pool_timeout), _pick(connect_timeout, self._connect_timeout), write, read]
+        connect = _pick(connect_timeout, self._connect_timeout)
+        # aiohttp has no separate write timeout: a request may take pool + connect + write + read at most.
+        parts = [_pick(pool_timeout, self._pool_timeout), connect, write, read]
         total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
-        timeout = aiohttp.ClientTimeout(total=total, sock_connect=_pick(connect_timeout, self._connect_timeout),
-                                        sock_read=read)
+        timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
         data: Any = None
         if request_data is not None:
             data = _form(request_data.json_parameters, files) if files else request_data.json_parameters
