@@ -93,7 +93,7 @@ async def _read_params(request: web.Request) -> tuple[JSON, dict[str, tuple[str,
                 raise ApiError(400, "Bad Request: can't parse JSON") from None
             if not isinstance(body, dict):
                 raise ApiError(400, "Bad Request: can't parse JSON")
-            params.update(body)
+            params.update({key: _coerce(key, value) for key, value in body.items()})
         else:
             form = await request.post()
             for key, value in form.items():
@@ -178,6 +178,7 @@ class EmulatorServer:
             state.record_call(method, {}, 401, "Unauthorized")
             return _fail(ApiError(401, "Unauthorized"))
         params: JSON = {}
+        body_type = request.content_type if request.can_read_body else ""
         try:
             params, files = await _read_params(request)
             delay = state.delay_for(method)
@@ -193,9 +194,9 @@ class EmulatorServer:
             if fault is not None:
                 raise fault.error()
         except ApiError as err:
-            state.record_call(method, _loggable(params), err.status, err.description)
+            state.record_call(method, _loggable(params), err.status, err.description, content_type=body_type)
             return _fail(err)
-        state.record_call(method, _loggable(params), 200)
+        state.record_call(method, _loggable(params), 200, content_type=body_type)
         return _answer(result)
 
     async def _get_updates(self, params: JSON) -> list[JSON]:

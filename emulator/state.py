@@ -230,6 +230,7 @@ class ApiCall:
     params: JSON
     status: int
     description: str | None = None
+    content_type: str = ""  # the request body's media type ("" when it had none)
 
     def to_dict(self) -> JSON:
         """A JSON-friendly view."""
@@ -1074,10 +1075,11 @@ class EmulatorState:
                     return f
             return None
 
-    def record_call(self, method: str, params: JSON, status: int, description: str | None = None) -> None:
+    def record_call(self, method: str, params: JSON, status: int, description: str | None = None, *,
+                    content_type: str = "") -> None:
         """Log one answered request."""
         with self._lock:
-            self.calls.append(ApiCall(time.time(), method, params, status, description))
+            self.calls.append(ApiCall(time.time(), method, params, status, description, content_type))
         self.signal.notify()
 
     # ----------------------------------------------------------------- getUpdates and webhook

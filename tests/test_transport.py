@@ -45,10 +45,23 @@ async def test_messages_keyboards_and_updates_round_trip(emu: BotApiEmulator, bo
     assert update.message is not None and update.message.text == "hello"
 
 
+async def test_calls_go_as_one_json_body_with_nested_objects(emu: BotApiEmulator, bot: Bot) -> None:
+    keyboard = {"inline_keyboard": [[{"text": "认领", "callback_data": "c:2"}]]}
+    text = "引号\"和\\反斜杠"
+    await bot.do_api_request("sendMessage", api_kwargs={"chat_id": USER, "text": text, "reply_markup": keyboard})
+    (call,) = emu.calls_to("sendMessage")
+    assert call.content_type == "application/json"
+    assert call.params["reply_markup"] == keyboard and call.params["text"] == text
+    stored = emu.last_message(USER)
+    assert stored is not None and stored.buttons()[0].callback_data == "c:2"
+
+
 async def test_a_photo_is_uploaded_as_multipart_byte_for_byte(emu: BotApiEmulator, bot: Bot) -> None:
     await bot.send_photo(USER, photo=PNG, caption="已修复 fixed")
     (entry,) = [e for e in emu.transcript if e.method == "sendPhoto"]
     assert entry.caption == "已修复 fixed" and entry.photo_size == len(PNG)
+    (call,) = emu.calls_to("sendPhoto")
+    assert call.content_type == "multipart/form-data"
 
 
 async def test_telegram_errors_map_to_ptb_exceptions(emu: BotApiEmulator, bot: Bot) -> None:
