@@ -103,6 +103,18 @@ EXPECTED: dict[str, list[str]] = {
         "many_errors.yaml:16:71: areas.g1.boundary[1][1]: expected a number, got 'north'",
         "many_errors.yaml:18:16: routes[0].category: expected text or a list, got 7",
     ],
+    # value errors and cross-references in one run; the misspelt kind and the bad list member are not
+    # reported a second time as a wrong child kind or an unknown category
+    "values_and_references.yaml": [
+        "values_and_references.yaml:4:54: categories.water.resolve_within: '4 hours' is not a time limit; "
+        "write 30m, 2h, 3d, '8 working hours' or '2 working days'",
+        "values_and_references.yaml:8:43: areas.c.children[2]: child 'g3' of 'c' is not defined under 'areas'",
+        "values_and_references.yaml:10:14: areas.g2.kind: 'gird' is not allowed; expected one of district, "
+        "street, community, grid (did you mean 'grid'?)",
+        "values_and_references.yaml:12:16: routes[0].category: route names unknown category 'gaz'",
+        "values_and_references.yaml:12:25: routes[0].to: route goes to unknown team 'nobody'",
+        "values_and_references.yaml:13:24: routes[1].category[1]: expected text, got 5",
+    ],
     "missing_geojson.yaml": [
         "missing_geojson.yaml:1:18: boundaries_file: file 'nowhere.geojson' not found next to the rules file",
     ],
@@ -193,6 +205,23 @@ def test_cross_reference_errors_are_all_reported_in_line_order() -> None:
         "r.yaml:6:47: areas.c.children[3]: child 'g4' of 'c' is not defined under 'areas'",
         "r.yaml:10:16: routes[0].category: route names unknown category 'gaz'",
         "r.yaml:10:25: routes[0].to: route goes to unknown team 'nobody'",
+    ]
+
+
+def test_an_invalid_catch_all_route_is_not_also_reported_missing() -> None:
+    text = MINIMAL + "routes:\n  - {to: grid, area: [d]}\n"
+    with pytest.raises(RulesError) as caught:
+        load_rules_text(text, "r.yaml")
+    assert [str(i) for i in caught.value.issues] == ["r.yaml:10:16: routes[0].area: expected text, got a list"]
+
+
+def test_an_area_without_kind_still_has_its_children_checked() -> None:
+    text = MINIMAL.replace("c: {kind: community, children: [g1, g2]}", "c: {children: [g1, g2, g9]}")
+    with pytest.raises(RulesError) as caught:
+        load_rules_text(text, "r.yaml")
+    assert [str(i) for i in caught.value.issues] == [
+        "r.yaml:6:3: areas.c: missing required key 'kind'",
+        "r.yaml:6:26: areas.c.children[2]: child 'g9' of 'c' is not defined under 'areas'",
     ]
 
 

@@ -9,6 +9,7 @@ offending key or value. Any problem raises :class:`RulesError`; a malformed file
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import types
@@ -25,6 +26,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cases.rules.errors import RuleIssue, RulesError
+from cases.rules.references import INVALID, cross_reference_errors
 from cases.rules.schema import Rules, RulesCrossReferenceError
 
 __all__ = ["RuleIssue", "RulesError", "load_rules", "load_rules_text"]
@@ -139,6 +141,7 @@ class _Loader:
             rules = Rules.model_validate(data)
         except ValidationError as exc:
             self._report_validation(exc)
+            self._report_references_despite(exc, data)
             rules = None
         if self.issues or rules is None:
             raise RulesError(self._sorted_issues())
@@ -317,6 +320,18 @@ class _Loader:
             phrases = list(dict.fromkeys(_TYPE_PHRASES[e["type"]] for _, e in group))
             self._add(spot, f"expected {' or '.join(phrases)}, got {_describe(first['input'])}")
 
+    def _report_references_despite(self, exc: ValidationError, data: Any) -> None:
+        """Values failed validation, so the schema's cross-reference check never ran: run it on the raw
+        data with those values blanked out, so one run reports every problem (not one kind per fix)."""
+        errors = exc.errors()
+        if any(isinstance((e.get("ctx") or {}).get("error"), RulesCrossReferenceError) for e in errors):
+            return  # the values were valid and the check ran
+        blanked = copy.deepcopy(data)
+        for error in errors:
+            _blank(blanked, error["loc"])
+        for path, message in cross_reference_errors(blanked):
+            self._add(self._locate_loc(path), message)
+
     def _add(self, spot: _Spot, message: str) -> None:
         prefix = _dotted(spot.path)
         self.issues.append(RuleIssue(spot.source.file, spot.line, spot.col,
@@ -422,6 +437,23 @@ class _Loader:
         target = key_node if key_node is not None and not isinstance(node, ScalarNode) else node
         line, col = _position(target)
         return _Spot(source, path, line, col, rest, node, key_node, skipped_at, deeper)
+
+
+def _blank(data: Any, loc: Loc) -> None:
+    """Replace the value at ``loc`` in ``data`` with :data:`INVALID`. A union member's name at the end of
+    pydantic's path blanks the value itself; a key missing from a mapping blanks nothing."""
+    container: Any = None
+    key: Any = None
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            if part not in node:
+                return
+        elif not (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)):
+            break
+        container, key, node = node, part, node[part]
+    if container is not None:
+        container[key] = INVALID
 
 
 def _position(node: Node) -> tuple[int, int]:

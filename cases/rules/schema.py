@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from cases.durations import Limit, parse_duration, parse_limit
+from cases.rules.references import cross_reference_errors
 
 AreaKind = Literal["district", "street", "community", "grid"]
 Priority = Literal["low", "normal", "urgent", "emergency"]
@@ -235,76 +236,12 @@ class Rules(_Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> Rules:
         # Errors carry a location path so the loader can point at the right line.
-        errors: list[tuple[tuple[str | int, ...], str]] = []
-        if "other" not in self.categories:
-            errors.append((("categories",), "a category with id 'other' is required as the fallback"))
-        parents: dict[str, str] = {}
-        for area_id, area in self.areas.items():
-            for index, child in enumerate(area.children):
-                loc: tuple[str | int, ...] = ("areas", area_id, "children", index)
-                if child not in self.areas:
-                    errors.append((loc, f"child {child!r} of {area_id!r} is not defined under 'areas'"))
-                elif child in parents:
-                    errors.append(
-                        (loc, f"area {child!r} has two parents: {parents[child]!r} and {area_id!r}")
-                    )
-                elif child == area_id:
-                    errors.append((loc, f"area {area_id!r} lists itself as a child"))
-                else:
-                    parents[child] = area_id
-                    expected = _CHILD_KIND[area.kind]
-                    if expected and self.areas[child].kind != expected:
-                        errors.append(
-                            (loc, f"{child!r} is a {self.areas[child].kind} but children of a "
-                                  f"{area.kind} must be {expected}s")
-                        )
-            if area.kind == "grid":
-                if area.children:
-                    errors.append((("areas", area_id, "children"), f"grid {area_id!r} cannot have children"))
-                if not area.places and not area.boundary:
-                    errors.append(
-                        (("areas", area_id),
-                         f"grid {area_id!r} has neither places nor a boundary; give at least one")
-                    )
-        roots = [a for a in self.areas if a not in parents]
-        if not self.areas:
-            errors.append((("areas",), "no areas are defined"))
-        elif len(roots) != 1:
-            errors.append((("areas",), f"the area tree must have exactly one root, found {sorted(roots)}"))
-        for index, route in enumerate(self.routes):
-            for category in route.categories():
-                if category not in self.categories:
-                    errors.append(
-                        (("routes", index, "category"), f"route names unknown category {category!r}")
-                    )
-            if route.area is not None and route.area not in self.areas:
-                errors.append((("routes", index, "area"), f"route names unknown area {route.area!r}"))
-            kind, _, ref = route.to.partition(":")
-            if route.to == "grid":
-                pass
-            elif kind == "team":
-                if ref not in self.teams:
-                    errors.append((("routes", index, "to"), f"route goes to unknown team {ref!r}"))
-            elif kind == "grid":
-                if ref not in self.areas or self.areas[ref].kind != "grid":
-                    errors.append(
-                        (("routes", index, "to"), f"route goes to {ref!r}, which is not a defined grid")
-                    )
-            else:
-                errors.append(
-                    (("routes", index, "to"),
-                     f"'to' must be 'grid', 'grid:<id>' or 'team:<id>', got {route.to!r}")
-                )
-        if not any(r.to == "grid" and not r.categories() and r.area is None and r.priority is None
-                   for r in self.routes):
-            errors.append(
-                (("routes",), "the last route should be a catch-all {to: grid} so no report is unrouted")
-            )
-        for team_id, team in self.teams.items():
-            if team.area is not None and team.area not in self.areas:
-                errors.append(
-                    (("teams", team_id, "area"), f"team {team_id!r} names unknown area {team.area!r}")
-                )
+        errors = cross_reference_errors({
+            "categories": dict.fromkeys(self.categories),
+            "areas": {k: _fields(a, _TREE_FIELDS) for k, a in self.areas.items()},
+            "routes": [_fields(r, _ROUTE_FIELDS) for r in self.routes],
+            "teams": {k: _fields(t, _TEAM_FIELDS) for k, t in self.teams.items()},
+        })
         if errors:
             raise RulesCrossReferenceError(errors)
         return self
@@ -397,9 +334,14 @@ class Rules(_Strict):
         return ZoneInfo(self.timezone)
 
 
-_CHILD_KIND: dict[str, str | None] = {
-    "district": "street", "street": "community", "community": "grid", "grid": None,
-}
+def _fields(model: BaseModel, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named field values of ``model``, as the plain data the cross-reference check reads."""
+    return {name: getattr(model, name) for name in names}
+
+
+_TREE_FIELDS = ("kind", "children", "places", "boundary")
+_ROUTE_FIELDS = ("category", "area", "priority", "to")
+_TEAM_FIELDS = ("area",)
 
 
 class RulesCrossReferenceError(ValueError):
