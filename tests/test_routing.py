@@ -148,6 +148,28 @@ def test_an_exact_phrase_is_never_also_reported_split() -> None:
     assert [(m.form, m.score) for m in matcher.find(normalize_mapped("楼道灯坏了"))] == [("exact", 100.0)]
 
 
+def test_a_verb_form_of_a_one_word_keyword_is_uncertain(rules: Rules) -> None:
+    decision = route(Report("The cleaner got fired"), rules)
+    assert decision.category == "safety" and decision.category_uncertain  # the resident is asked
+    (match,) = decision.explanation["category"]["matches"]
+    assert (match["keyword"], match["form"], match["found"], match["score"]) == ("fire", "verb", "fired", 85.0)
+    assert "as a verb form, which may mean something else: 'fired'" in explain(decision.explanation)
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("house on fire", "safety"), ("burst pipes in the yard", "water"), ("drains blocked again", "drainage"),
+])
+def test_plurals_and_exact_words_stay_certain(rules: Rules, text: str, category: str) -> None:
+    decision = route(Report(text), rules)
+    assert decision.category == category and not decision.category_uncertain
+
+
+def test_verb_forms_are_plain_variants_when_the_keyword_is_one_too() -> None:
+    matcher = PhraseMatcher([("leaking", "water"), ("gas leak", "gas")])
+    found = {(m.phrase, m.form, m.score) for m in matcher.find(normalize_mapped("leaked, gas leaks"))}
+    assert found == {("leaking", "variant", 100.0), ("gas leak", "variant", 100.0)}
+
+
 def test_keyword_inside_place_name_is_ignored(small: Rules) -> None:
     decision = _route(small, "bins full at West Lake Park")
     assert decision.area == "g2"

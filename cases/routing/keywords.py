@@ -8,7 +8,9 @@ normalised message, every phrase it knows, in four stages:
    :mod:`cases.textnorm`, so 樓道燈 finds 楼道灯 with form ``t2s``);
 2. **exact** word phrases (English, pinyin names): the message's words are looked up as runs of 1..n
    words, spaces removed and a light suffix stem applied, so ``burst pipes`` and ``burstpipe`` both
-   find ``burst pipe`` (form ``variant`` unless the words are identical);
+   find ``burst pipe`` (form ``variant`` unless the words are identical). An -ed/-ing form of a one-word
+   keyword (``fired``, ``firing`` for ``fire``) is form ``verb`` with :data:`VERB_FORM_SCORE`, since it
+   often means something else (dismissed, shooting);
 3. **pinyin** homophones for Chinese phrases: the toneless syllables of each run of Chinese characters
    are looked up the same way; a hit must share at least one character with the phrase and differ in
    at most half of them (拉圾 → 垃圾, but 大家 is not 打架);
@@ -49,7 +51,7 @@ __all__ = [
     "units",
 ]
 
-MatchForm = Literal["exact", "t2s", "variant", "pinyin", "fuzzy", "split"]
+MatchForm = Literal["exact", "t2s", "variant", "verb", "pinyin", "fuzzy", "split"]
 PINYIN_CHARS = 512
 """Only this many normalised characters from the start are searched for pinyin homophones."""
 FUZZY_WORDS = 64
@@ -65,6 +67,9 @@ _SPLIT_MIN_CHARS = 3
 _SPLIT_SCORE = 85.0
 _SPLIT_STEP = 5.0
 """A split match scores ``_SPLIT_SCORE - _SPLIT_STEP * characters in between``."""
+VERB_FORM_SCORE = 85.0
+"""An -ed/-ing form of a one-word keyword (``fired`` for ``fire``) scores below every exact form, so the
+category is marked uncertain (the resident is offered the choices) when nothing else supports it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,16 @@ class Match:
         if self.detail:
             data["detail"] = self.detail
         return data
+
+
+def _verb_form_of(word: str, keyword: str) -> bool:
+    """``word`` is an -ed/-ing form of the one-word ``keyword`` that is not itself such a form: ``fired`` or
+    ``firing`` for ``fire`` (dismissed, shooting), ``parked`` for ``park``; unlike a plural it often means
+    something else."""
+    return " " not in keyword and word.endswith(_VERB_ENDINGS) and not keyword.endswith(_VERB_ENDINGS)
+
+
+_VERB_ENDINGS = ("ed", "ing")
 
 
 @lru_cache(maxsize=65536)
@@ -230,8 +245,12 @@ class PhraseMatcher:
                     continue
                 start, end = tokens[index][0], tokens[last][1]
                 for entry in entries:
-                    form: MatchForm = "exact" if text.text[start:end] == entry.norm else "variant"
-                    out.append(self._match(text, entry, form, 100.0, start, end))
+                    if text.text[start:end] == entry.norm:
+                        out.append(self._match(text, entry, "exact", 100.0, start, end))
+                    elif index == last and _verb_form_of(tokens[index][2], entry.norm):
+                        out.append(self._match(text, entry, "verb", VERB_FORM_SCORE, start, end))
+                    else:
+                        out.append(self._match(text, entry, "variant", 100.0, start, end))
 
     def _pinyin_run(self, text: Normalized, offset: int, chars: str, out: list[Match]) -> None:
         syllables = pinyin_syllables(chars)

@@ -318,6 +318,7 @@ _FORMS = {
     "exact": "exactly",
     "t2s": "after traditional→simplified conversion",
     "variant": "as a spelling variant (spacing, inflection)",
+    "verb": "as a verb form, which may mean something else",
     "split": "with other words in between",
 }
 
