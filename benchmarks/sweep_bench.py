@@ -8,7 +8,8 @@ one also holds 10 % open tickets that are not due and 90 % closed ones spread ov
 grids. Rows are bulk-loaded (COPY on PostgreSQL, one ``executemany`` transaction on SQLite). The
 script prints the time to find and escalate the 1,000 tickets in each (median of 3 runs), their ratio
 (target: large <= 2x small, i.e. the due query does not scan), the due query's plan and time alone,
-and the time to build a district digest over all grids.
+the time to build a district digest over all grids, and how long the morning's digests hold the write
+lock (all in one transaction, as before, against the bot's way now).
 It prints figures only; it asserts nothing.
 """
 
@@ -28,12 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from cases.db import make_engine, session_scope, upgrade
-from cases.digest import build_digest
+from bot.context import BotContext
+from bot.notifier import TelegramNotifier
+from cases.db import READ_ONLY, make_engine, session_scope, upgrade
+from cases.digest import build_digest, run_digests, send_due_digests
 from cases.notify import RecordingNotifier
 from cases.rules.schema import Rules
 from cases.sweep import run_sweep
@@ -208,6 +211,60 @@ def time_digest(engine: Engine, rules: Rules) -> tuple[float, int]:
     return time.perf_counter() - started, digest.overdue
 
 
+class WriteTimer:
+    """The durations of the write transactions committed or rolled back on an engine (read-only ones,
+    :func:`cases.db.read_scope`, are left out): how long others waited for the write lock at worst."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.durations = engine, []
+        self._began: dict[int, float] = {}
+
+    def __enter__(self) -> WriteTimer:
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "commit", self._end)
+        event.listen(self.engine, "rollback", self._end)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "commit", self._end)
+        event.remove(self.engine, "rollback", self._end)
+
+    def _begin(self, conn: Any) -> None:
+        if not conn.get_execution_options().get(READ_ONLY):
+            self._began[id(conn)] = time.perf_counter()
+
+    def _end(self, conn: Any) -> None:
+        began = self._began.pop(id(conn), None)
+        if began is not None:
+            self.durations.append(time.perf_counter() - began)
+
+
+def time_digest_morning(engine: Engine, rules: Rules) -> dict[str, Any]:
+    """The morning's digests with the bot's own notifier (text and chart into the outbox), twice: all in
+    one write transaction as ``gridbot sweep`` once did, then as the bot does now
+    (:func:`cases.digest.send_due_digests`); the longest write transaction of each, in seconds."""
+    notifier = TelegramNotifier(BotContext.create(rules, secret="bench"))
+    at = NOW + timedelta(hours=1)  # 09:00 in Shanghai: digests are due
+    figures: dict[str, Any] = {}
+    for way in ("one_transaction", "short_transactions"):
+        with session_scope(engine) as s:  # start each way from the same state
+            s.execute(text("DELETE FROM digest_log"))
+            s.execute(text("DELETE FROM outbox_message"))
+        started = time.perf_counter()
+        with WriteTimer(engine) as timer:
+            if way == "one_transaction":
+                with session_scope(engine) as s:
+                    sent = run_digests(s, rules=rules, notifier=notifier, now=at)
+            else:
+                sent = send_due_digests(engine, rules=rules, notifier=notifier, now=at,
+                                        prepare=notifier.prepare_digests)
+        figures[f"{way}_s"] = round(time.perf_counter() - started, 2)
+        figures[f"{way}_longest_write_s"] = round(max(timer.durations), 3)
+        figures["digests"] = len(sent)
+    return figures
+
+
 @contextmanager
 def database(backend: str, workdir: Path, label: str) -> Iterator[Engine]:
     """A fresh migrated database (a SQLite file, or a PostgreSQL database dropped afterwards)."""
@@ -259,6 +316,7 @@ def bench(backend: str, small: int, large: int) -> dict[str, Any]:
             seconds, overdue = time_digest(engine, rules)
             figures[f"{label}_digest_s"] = round(seconds, 2)
             figures[f"{label}_digest_overdue"] = overdue
+        figures["morning"] = time_digest_morning(large_db, rules)
     return figures
 
 
@@ -274,6 +332,11 @@ def report(figures: dict[str, Any]) -> None:
     print(f"  due-query plan: {figures['plan']}")
     print(f"  district digest over {GRIDS} grids: small {figures['small_digest_s']} s, "
           f"large ({figures['large_tickets']:,} tickets) {figures['large_digest_s']} s")
+    m = figures["morning"]
+    print(f"  the morning's {m['digests']} digests (texts and charts queued), large database: all in one write "
+          f"transaction {m['one_transaction_s']} s, holding the write lock {m['one_transaction_longest_write_s']} s; "
+          f"built outside it and queued in batches {m['short_transactions_s']} s, longest write "
+          f"{m['short_transactions_longest_write_s'] * 1000:.0f} ms")
 
 
 def _pg_available() -> bool:

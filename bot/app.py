@@ -10,18 +10,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 from telegram import User
 
 from bot.context import BotContext
 from bot.handlers import handle_update, on_give_up
 from bot.notifier import TelegramNotifier
-from bot.runtime import Job, Runtime
+from bot.runtime import Job, JobFn, Runtime
 from cases.clock import Clock, utcnow
 from cases.db import make_engine, upgrade
 from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
 from cases.settings import Settings
+from cases.sweep import sweep_then_send_digests
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,13 @@ class App:
     runtime: Runtime
 
 
-def sweep_job(rules: Rules, notifier: TelegramNotifier) -> Callable[[Session, datetime], object]:
-    """The periodic deadline sweep (escalations, reminders, auto-close, digests) as a runtime job."""
-    from cases.sweep import run_sweep
+def sweep_job(rules: Rules, notifier: TelegramNotifier) -> JobFn:
+    """The periodic deadline sweep (escalations, reminders, auto-close), then the due digests with their
+    charts drawn outside the write lock (:func:`cases.sweep.sweep_then_send_digests`)."""
 
-    def job(session: Session, now: datetime) -> object:
-        return run_sweep(session, rules=rules, notifier=notifier, now=now)
+    def job(engine: Engine, now: datetime) -> object:
+        return sweep_then_send_digests(engine, rules=rules, notifier=notifier, now=now,
+                                       prepare=notifier.prepare_digests)
 
     return job
 

@@ -4,15 +4,17 @@ recipient's language. Implements :class:`cases.notify.Notifier`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from bot import keyboards as kb
 from bot.context import BotContext
+from bot.digest_sending import DigestCharts, send_digest
 from bot.render import age_text, area_label, local_time, person_label, shorten, status_label
 from bot.replies import tell
+from cases.digest import Digest
 from cases.durations import format_duration
 from cases.models import Person, Ticket, TicketEvent
 from cases.notify import Notice
@@ -27,6 +29,11 @@ class TelegramNotifier:
 
     def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
+        self.charts = DigestCharts()
+
+    def prepare_digests(self, digests: Iterable[Digest]) -> None:
+        """Render the digests' charts ahead, outside any transaction (see :func:`cases.digest.send_due_digests`)."""
+        self.charts.prepare(digests)
 
     def notify(self, session: Session, recipients: Sequence[Person], notice: Notice, *, now: datetime) -> None:
         """Queue ``notice`` for every recipient (once per recipient, notice and level)."""
@@ -99,6 +106,4 @@ class TelegramNotifier:
         )
 
     def _digest(self, session: Session, person: Person, notice: Notice, *, now: datetime) -> None:
-        from bot.digest_sending import send_digest
-
-        send_digest(session, self.ctx, person, notice, now=now)
+        send_digest(session, self.ctx, person, notice, now=now, charts=self.charts)

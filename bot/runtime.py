@@ -21,7 +21,6 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
-from sqlmodel import Session
 from telegram import Bot, User
 
 from bot.processor import GiveUpHook, Handler, InboxProcessor
@@ -35,7 +34,8 @@ from cases.settings import Settings
 
 log = logging.getLogger(__name__)
 
-JobFn = Callable[[Session, datetime], object]
+JobFn = Callable[[Engine, datetime], object]
+"""A periodic job: it opens its own transactions on the engine (keeping each write short)."""
 Job = tuple[str, float, JobFn]
 """A periodic job: (name, every N seconds, callable(session, now)) run in its own transaction."""
 
@@ -271,7 +271,7 @@ class Runtime:
     async def _run_job(self, name: str, fn: JobFn) -> None:
         if not self.is_leader:
             return
-        run = asyncio.ensure_future(asyncio.to_thread(self._job_transaction, fn))
+        run = asyncio.ensure_future(asyncio.to_thread(fn, self.engine, self.clock()))
         self._job_runs.add(run)
         try:
             await run
@@ -282,6 +282,3 @@ class Runtime:
         if self.sender is not None:
             self.sender.wake()
 
-    def _job_transaction(self, fn: JobFn) -> None:
-        with session_scope(self.engine) as session:
-            fn(session, self.clock())

@@ -16,7 +16,8 @@ Definitions (all days are local days in the rules' time zone; ``day`` is the day
   its end (reconstructed from ``resolve_by`` and when they were resolved; tickets cancelled or merged,
   and tickets paused right now, are left out).
 
-The sweep sends digests (:func:`run_digests`): from ``digest.at`` local time on, each person holding a
+The sweep sends digests (:func:`run_digests`; a running bot uses :func:`send_due_digests`, which builds
+them outside the write lock): from ``digest.at`` local time on, each person holding a
 role named by ``digest.to`` gets one digest per local day about yesterday, for their scope
 (``grid_leader``: leaders of a grid; ``community_leader``: leaders of a community; ``street_supervisor``:
 supervisors of a street; ``district``: supervisors and leaders of the root). Someone with several such
@@ -28,16 +29,17 @@ once when it comes back later that day.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, not_, or_, select, true
+from sqlalchemy import Engine, and_, case, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from cases.clock import as_utc
-from cases.db import insert_if_new, insert_ignoring
+from cases.db import insert_if_new, insert_ignoring, read_scope, session_scope
 from cases.models import DigestLog, Person, Role, RoleAssignment, Status
 from cases.models import Ticket as TicketModel
 from cases.notify import Notice, Notifier
@@ -410,37 +412,96 @@ def _claim_log(session: Session, person_id: int, day: date, area: str, now: date
     return insert_if_new(session, _LOG_ONCE, _DIGEST_LOG, values)
 
 
-def run_digests(
-    session: Session, *, rules: Rules, notifier: Notifier, now: datetime, dry_run: bool = False
-) -> list[DigestSent]:
-    """Send today's digests that are due and not yet sent (notice ``digest``). The caller commits."""
+def due_digests(session: Session, *, rules: Rules, now: datetime) -> list[DigestSent]:
+    """The digests due at ``now`` and not yet logged for today, one per person (only reads)."""
     now = as_utc(now)
     local = now.astimezone(rules.zone)
     if local.time() < rules.digest.at:
         return []
     today = local.date()
-    report_day = today - timedelta(days=1)
     audience = digest_audience(session, rules)
     if not audience:
         return []
     done = set(session.execute(
         select(DigestLog.person_id).where(DigestLog.day == today)  # type: ignore[call-overload]
     ).scalars())
+    return [DigestSent(person_id, area, today, today - timedelta(days=1))
+            for person_id, area in sorted(audience.items()) if person_id not in done]
+
+
+def build_digests(session: Session, *, rules: Rules, due: Sequence[DigestSent], now: datetime) -> dict[str, Digest]:
+    """One digest per area that ``due`` names (only reads: the heavy queries, run outside the write lock)."""
     built: dict[str, Digest] = {}
+    for item in due:
+        if item.area not in built:
+            built[item.area] = build_digest(session, rules=rules, area=item.area, day=item.report_day, now=now)
+    return built
+
+
+def deliver_digests(
+    session: Session, *, rules: Rules, notifier: Notifier, due: Sequence[DigestSent], now: datetime,
+    built: dict[str, Digest] | None = None,
+) -> list[DigestSent]:
+    """Log and queue each due digest unless someone already did (the log's unique (person, day) decides);
+    digests missing from ``built`` are built here. Returns those this call sent. The caller commits."""
+    built = {} if built is None else built
     sent: list[DigestSent] = []
-    for person_id, area in sorted(audience.items()):
-        if person_id in done:
+    for item in due:
+        if not _claim_log(session, item.person_id, item.day, item.area, now):
             continue
-        if not dry_run:
-            if not _claim_log(session, person_id, today, area, now):
-                continue
-            person = session.get(Person, person_id)
-            if area not in built:
-                built[area] = build_digest(session, rules=rules, area=area, day=report_day, now=now)
-            data = {"area": area, "day": report_day.isoformat(), "sent_for": today.isoformat(),
-                    "status": built[area].status, "overdue": built[area].overdue,
-                    "digest": built[area].to_dict()}
-            if person is not None:
-                notifier.notify(session, [person], Notice("digest", None, data), now=now)
-        sent.append(DigestSent(person_id, area, today, report_day))
+        if item.area not in built:
+            built[item.area] = build_digest(session, rules=rules, area=item.area, day=item.report_day, now=now)
+        digest = built[item.area]
+        person = session.get(Person, item.person_id)
+        if person is not None:
+            data = {"area": item.area, "day": item.report_day.isoformat(), "sent_for": item.day.isoformat(),
+                    "status": digest.status, "overdue": digest.overdue, "digest": digest.to_dict()}
+            notifier.notify(session, [person], Notice("digest", None, data), now=now)
+        sent.append(item)
+    return sent
+
+
+def run_digests(
+    session: Session, *, rules: Rules, notifier: Notifier, now: datetime, dry_run: bool = False
+) -> list[DigestSent]:
+    """Send today's digests that are due and not yet sent (notice ``digest``), all in the caller's
+    transaction, which commits. A running bot uses :func:`send_due_digests` instead."""
+    due = due_digests(session, rules=rules, now=now)
+    if dry_run:
+        return due
+    return deliver_digests(session, rules=rules, notifier=notifier, due=due, now=as_utc(now))
+
+
+DELIVERY_BATCH = 20
+"""Digests logged and queued per write transaction by :func:`send_due_digests`."""
+
+
+def send_due_digests(
+    engine: Engine, *, rules: Rules, notifier: Notifier, now: datetime,
+    prepare: Callable[[Iterable[Digest]], None] | None = None, batch: int = DELIVERY_BATCH,
+) -> list[DigestSent]:
+    """:func:`run_digests` without holding the write lock for long: find what is due and build the digests
+    in a read-only transaction, let ``prepare`` do slow work on them (the bot renders the charts) outside
+    any transaction, then log and queue them ``batch`` people per write transaction. Residents' reports
+    are never held up behind a district's digests. A batch that fails is rolled back and retried by the
+    next run while the other batches go out (the first error is raised at the end); nobody gets a digest
+    twice."""
+    now = as_utc(now)
+    batch = max(1, batch)
+    with read_scope(engine) as session:
+        due = due_digests(session, rules=rules, now=now)
+        built = build_digests(session, rules=rules, due=due, now=now)
+    if prepare is not None and built:
+        prepare(built.values())
+    sent: list[DigestSent] = []
+    errors: list[Exception] = []
+    for first in range(0, len(due), batch):
+        try:
+            with session_scope(engine) as session:
+                sent += deliver_digests(session, rules=rules, notifier=notifier, due=due[first:first + batch],
+                                        now=now, built=built)
+        except Exception as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
     return sent

@@ -41,16 +41,17 @@ earlier in the same session are not refreshed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Engine, Row, and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from cases.clock import as_utc
+from cases.db import session_scope
 from cases.deadlines import (
     auto_close_at,
     claim_reminder_at,
@@ -59,6 +60,7 @@ from cases.deadlines import (
     locate_at,
     next_due_at,
 )
+from cases.digest import Digest, DigestSent, run_digests, send_due_digests
 from cases.models import Person, Role, RoleAssignment, Status, TicketEvent
 from cases.models import Ticket as TicketModel
 from cases.notify import Notice, Notifier
@@ -512,10 +514,24 @@ def run_sweep(
             _process(sweep, state)
         sweep.flush_events()
     if digests:
-        from cases.digest import run_digests
-
-        for sent in run_digests(session, rules=rules, notifier=notifier, now=now, dry_run=dry_run):
-            sweep.report.actions.append(
-                SweepAction(None, "digest", {"area": sent.area, "day": sent.day.isoformat()}, (sent.person_id,))
-            )
+        sweep.report.actions += map(_digest_action, run_digests(session, rules=rules, notifier=notifier, now=now,
+                                                                dry_run=dry_run))
     return sweep.report
+
+
+def sweep_then_send_digests(
+    engine: Engine, *, rules: Rules, notifier: Notifier, now: datetime,
+    prepare: Callable[[Iterable[Digest]], None] | None = None,
+) -> SweepReport:
+    r"""What a running bot does periodically: the sweep in one transaction, then the due digests built
+    and ``prepare``\ d outside the write lock and queued in short transactions
+    (:func:`cases.digest.send_due_digests`)."""
+    with session_scope(engine) as session:
+        report = run_sweep(session, rules=rules, notifier=notifier, now=now, digests=False)
+    report.actions += map(_digest_action, send_due_digests(engine, rules=rules, notifier=notifier, now=now,
+                                                           prepare=prepare))
+    return report
+
+
+def _digest_action(sent: DigestSent) -> SweepAction:
+    return SweepAction(None, "digest", {"area": sent.area, "day": sent.day.isoformat()}, (sent.person_id,))

@@ -7,6 +7,7 @@ import sys
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from sqlmodel import Session
@@ -14,9 +15,12 @@ from sqlmodel import Session
 from cases.clock import as_utc, utcnow
 from cases.db import session_scope
 from cases.digest import build_digest
-from cases.notify import Notifier, RecordingNotifier
+from cases.notify import RecordingNotifier
 from cases.settings import Settings
 from cli.db_cmd import open_database, open_rules
+
+if TYPE_CHECKING:
+    from bot.notifier import TelegramNotifier
 
 
 class Format(StrEnum):
@@ -91,7 +95,7 @@ def digest(
         typer.echo(text)
 
 
-def _bot_notifier(settings: Settings, rules: object) -> Notifier:
+def _bot_notifier(settings: Settings, rules: object) -> TelegramNotifier:
     """The bot's notifier (writes outbox rows the bot delivers); it needs the token to sign buttons."""
     if not settings.token:
         typer.echo("set GRIDBOT_TOKEN (messages carry signed buttons), or use --dry-run", err=True)
@@ -109,19 +113,23 @@ def sweep(
     now_text: str | None = typer.Option(None, "--now", help="pretend it is this moment (ISO)"),
 ) -> None:
     """Run the deadline sweep now (reminders, warnings, escalations, auto-close, digests)."""
-    from cases.sweep import run_sweep
+    from cases.sweep import run_sweep, sweep_then_send_digests
 
     settings = Settings()
     rules = open_rules()
     now = _now(now_text)
-    notifier: Notifier = RecordingNotifier() if dry_run else _bot_notifier(settings, rules)
+    notifier = RecordingNotifier() if dry_run else _bot_notifier(settings, rules)
     engine = open_database()
     try:
-        with session_scope(engine) as session:
-            report = run_sweep(session, rules=rules, notifier=notifier, now=now, dry_run=dry_run,
-                               digests=not no_digests)
-            if dry_run:
-                session.rollback()
+        if isinstance(notifier, RecordingNotifier) or no_digests:
+            with session_scope(engine) as session:
+                report = run_sweep(session, rules=rules, notifier=notifier, now=now, dry_run=dry_run,
+                                   digests=not no_digests)
+                if dry_run:
+                    session.rollback()
+        else:  # as the running bot does (one may be running beside us): the write lock is held briefly
+            report = sweep_then_send_digests(engine, rules=rules, notifier=notifier, now=now,
+                                             prepare=notifier.prepare_digests)
     finally:
         engine.dispose()
     for line in report.lines():

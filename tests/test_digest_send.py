@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 from test_digest import seed_digest_fixture
 from test_sweep import RULES
 
+from bot.digest_sending import DigestCharts
+from cases import outbox
 from cases.db import session_scope
-from cases.digest import Digest, DigestSent, digest_audience, run_digests
+from cases.digest import Digest, DigestSent, digest_audience, due_digests, run_digests, send_due_digests
 from cases.models import DigestLog, Person, RoleAssignment
-from cases.notify import RecordingNotifier
+from cases.notify import Notice, RecordingNotifier
 from cases.sweep import run_sweep
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -123,3 +127,82 @@ def test_concurrent_senders_send_once(engine: Engine) -> None:
     assert errors == []
     recipients = [pid for n in notifiers for pid, _ in n.sent]
     assert len(recipients) == 2 and len(set(recipients)) == 2
+
+
+def _more_supervisors(engine: Engine, scopes: list[str]) -> None:
+    with session_scope(engine) as s:
+        for n, scope in enumerate(scopes):
+            person = Person(telegram_id=6000 + n, name=f"supervisor {n}", created_at=at(3, 1, 0))
+            s.add(person)
+            s.flush()
+            assert person.id is not None
+            s.add(RoleAssignment(person_id=person.id, role="supervisor", scope=scope, created_at=at(3, 1, 0)))
+
+
+def test_digests_are_built_outside_the_write_lock_and_queued_in_short_batches(engine: Engine) -> None:
+    seeded(engine)
+    _more_supervisors(engine, ["s1", "s2", "d"])  # five due digests in all, for three areas
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda _conn: commits.append(1))
+    prepared: list[str] = []
+
+    def prepare(digests: Iterable[Digest]) -> None:
+        prepared.extend(d.area for d in digests)
+        committed = threading.Event()
+
+        def resident_writes() -> None:  # a report arriving while the charts are being drawn
+            with session_scope(engine) as s:
+                outbox.enqueue(s, chat_id=1, method="sendMessage", payload={"text": "x"}, now=at(3, 6, 8, 30))
+            committed.set()
+
+        writer = threading.Thread(target=resident_writes)
+        writer.start()
+        writer.join(timeout=10)
+        assert committed.is_set(), "a write had to wait for the digest job"
+
+    notifier = RecordingNotifier()
+    sent = send_due_digests(engine, rules=RULES, notifier=notifier, now=at(3, 6, 8, 30), prepare=prepare, batch=2)
+    assert sorted(prepared) == ["d", "s1", "s2"]
+    assert len(sent) == 5 and len({pid for pid, _ in notifier.sent}) == 5
+    assert len(commits) == 1 + 3  # the resident's write, then three batches of at most two
+    assert send_due_digests(engine, rules=RULES, notifier=RecordingNotifier(), now=at(3, 6, 9)) == []
+
+
+class _FailsFor(RecordingNotifier):
+    def __init__(self, person_id: int | None) -> None:
+        super().__init__()
+        self.person_id = person_id
+
+    def notify(self, session: Session, recipients: Sequence[Person], notice: Notice, *, now: datetime) -> None:
+        if any(p.id == self.person_id for p in recipients):
+            raise RuntimeError("cannot render this one")
+        super().notify(session, recipients, notice, now=now)
+
+
+def test_a_failing_batch_is_retried_next_run_and_the_others_go_out(engine: Engine) -> None:
+    seeded(engine)
+    _more_supervisors(engine, ["s1", "s2", "d"])
+    with Session(engine) as s:
+        due = due_digests(s, rules=RULES, now=at(3, 6, 8, 30))
+    assert len(due) == 5
+    failing = due[2].person_id  # in the second of three batches
+    notifier = _FailsFor(failing)
+    with pytest.raises(RuntimeError, match="cannot render"):
+        send_due_digests(engine, rules=RULES, notifier=notifier, now=at(3, 6, 8, 30), batch=2)
+    first_run = {pid for pid, _ in notifier.sent}
+    assert first_run == {due[i].person_id for i in (0, 1, 4)}
+    retry = RecordingNotifier()
+    sent = send_due_digests(engine, rules=RULES, notifier=retry, now=at(3, 6, 9), batch=2)
+    assert {s.person_id for s in sent} == {due[2].person_id, due[3].person_id}
+    assert {pid for pid, _ in retry.sent} == {due[2].person_id, due[3].person_id}
+
+
+def test_charts_drawn_ahead_are_reused() -> None:
+    digest = Digest(area="s1", kind="street", day=date(2025, 3, 5), generated_at=at(3, 6, 8, 30), overdue=1)
+    charts = DigestCharts()
+    assert charts.chart(digest) is not charts.chart(digest)  # nothing prepared: drawn each time
+    charts.prepare([digest])
+    drawn = charts.chart(digest)
+    assert drawn.startswith(b"\x89PNG") and charts.chart(digest) is drawn
+    charts.prepare([])
+    assert charts.chart(digest) is not drawn  # a new run forgets the old charts

@@ -83,10 +83,11 @@ async def test_polling_round_trip_replays_stored_updates_and_runs_jobs(emu: BotA
     store_batch(engine, [stored_before_crash])
     runs: list[datetime] = []
 
-    def tick(session: Session, now: datetime) -> None:
+    def tick(engine: Engine, now: datetime) -> None:
         runs.append(now)
         if len(runs) == 1:
-            queue_message(session, chat_id=BOB, text="tick", dedupe_key="tick-1", now=now)
+            with session_scope(engine) as session:
+                queue_message(session, chat_id=BOB, text="tick", dedupe_key="tick-1", now=now)
 
     handler = Echo()
     rt = runtime(emu, engine, handler, [("tick", 0.1, tick)])
@@ -126,7 +127,7 @@ async def test_webhook_leader_and_follower_with_takeover(emu: BotApiEmulator, en
     runs = {"p1": 0, "p2": 0}
 
     def counting(name: str) -> Job:
-        def job(session: Session, now: datetime) -> None:
+        def job(engine: Engine, now: datetime) -> None:
             runs[name] += 1
         return (f"count-{name}", 0.05, job)
 
