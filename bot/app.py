@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,6 +18,7 @@ from bot.notifier import TelegramNotifier
 from bot.runtime import Job, JobFn, Runtime
 from cases.clock import Clock, utcnow
 from cases.db import make_engine, upgrade
+from cases.retention import prune
 from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
 from cases.settings import Settings
@@ -49,6 +50,22 @@ def sweep_job(rules: Rules, notifier: TelegramNotifier) -> JobFn:
     return job
 
 
+RETENTION_SECONDS = 3600.0
+"""How often old inbox updates and delivered outbox rows are pruned."""
+
+
+def retention_job(keep: timedelta) -> JobFn:
+    """Delete processed updates and delivered messages older than ``keep`` (:mod:`cases.retention`)."""
+
+    def job(engine: Engine, now: datetime) -> object:
+        pruned = prune(engine, now=now, keep=keep)
+        if pruned.inbox or pruned.outbox:
+            log.info("retention: deleted %d inbox updates and %d outbox messages", pruned.inbox, pruned.outbox)
+        return pruned
+
+    return job
+
+
 def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine | None = None,
               clock: Clock = utcnow, migrate: bool = True, runtime_options: dict[str, Any] | None = None,
               on_ready: Callable[[User], None] | None = None) -> App:
@@ -62,7 +79,8 @@ def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine 
     rules = rules if rules is not None else load_rules(settings.rules)
     ctx = BotContext.create(rules, secret=settings.webhook_secret or settings.token)
     notifier = TelegramNotifier(ctx)
-    jobs: list[Job] = [("sweep", settings.sweep_seconds, sweep_job(rules, notifier))]
+    jobs: list[Job] = [("sweep", settings.sweep_seconds, sweep_job(rules, notifier)),
+                       ("retention", RETENTION_SECONDS, retention_job(timedelta(days=settings.keep_days)))]
 
     def ready(user: User) -> None:
         ctx.bot_username = user.username or ctx.bot_username

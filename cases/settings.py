@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     outbox_global_per_second: float = 30.0
     outbox_private_per_second: float = 1.0
     outbox_group_per_minute: float = 20.0
+    keep_days: int = Field(
+        90, ge=1,
+        description="processed updates and delivered messages are deleted after this many days "
+        "(tickets and their history are kept)",
+    )
     http_client: Literal["aiohttp", "httpx"] = Field(
         "aiohttp",
         description="HTTP transport under python-telegram-bot: aiohttp (cheaper per call) or PTB's default httpx",

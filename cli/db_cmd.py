@@ -1,6 +1,8 @@
-"""``gridbot db upgrade``, and how every admin command opens the database and the rules."""
+"""``gridbot db upgrade`` and ``gridbot db prune``, and how every admin command opens the database and the rules."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import typer
 from sqlalchemy import Engine
@@ -55,3 +57,25 @@ def upgrade_cmd(
     engine = open_database(target)
     engine.dispose()
     typer.echo(f"{shown(target)}: schema is up to date")
+
+
+@db_app.command("prune")
+def prune_cmd(
+    keep_days: int | None = typer.Option(None, "--keep-days", min=1,
+                                         help="keep this many days (default: GRIDBOT_KEEP_DAYS, 90)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="only count what would be deleted"),
+) -> None:
+    """Delete processed updates and delivered messages older than the retention period (the bot does
+    this every hour; tickets and their history are kept)."""
+    from cases.clock import utcnow
+    from cases.retention import count_prunable, prune
+
+    keep = timedelta(days=keep_days or Settings().keep_days)
+    engine = open_database()
+    try:
+        counted = (count_prunable if dry_run else prune)(engine, now=utcnow(), keep=keep)
+    finally:
+        engine.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(f"{verb} {counted.inbox} inbox updates and {counted.outbox} outbox messages "
+               f"older than {keep.days} days")
