@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from cli import db_cmd, demo_cmd, digest_cmd, invite_cmd, route_cmd, rules_cmd, run_cmd, tickets_cmd
+from cli import (
+    db_cmd,
+    demo_cmd,
+    digest_cmd,
+    invite_cmd,
+    route_cmd,
+    rules_cmd,
+    run_cmd,
+    status_cmd,
+    tickets_cmd,
+)
 
 app = typer.Typer(
     name="gridbot",
@@ -14,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd):
+for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd):
     _module.register(app)
 
 

@@ -1,0 +1,107 @@
+"""Is the bot doing its job? The figures an operator checks, read from the database alone (so they are
+true whichever process runs the bot): the leader's lease, work waiting in the inbox and the outbox,
+what could not be delivered, and the tickets that need people.
+
+:func:`problems` turns them into plain sentences; ``gridbot status --check`` exits non-zero when there is
+any, for a monitoring system to call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlmodel import Session
+
+from cases.clock import as_utc
+from cases.leader import DEFAULT_LOCK
+from cases.models import InboxUpdate, OutboxMessage, Person, SchedulerLock, Status, Ticket
+
+I = InboxUpdate.__table__  # type: ignore[attr-defined]  # noqa: E741
+O = OutboxMessage.__table__  # type: ignore[attr-defined]  # noqa: E741
+T = Ticket.__table__  # type: ignore[attr-defined]
+P = Person.__table__  # type: ignore[attr-defined]
+L = SchedulerLock.__table__  # type: ignore[attr-defined]
+
+STUCK_AFTER = timedelta(minutes=5)
+"""Work waiting longer than this (an update not handled, a due message not sent) is a problem."""
+RECENT = timedelta(days=1)
+
+
+@dataclass
+class Health:
+    """A snapshot of the bot's state at ``now``; ages in seconds, None when nothing waits."""
+
+    now: datetime
+    leader: str | None
+    leader_expires_in: float | None  # negative: the lease ran out that long ago
+    inbox_waiting: int
+    inbox_oldest_age: float | None
+    inbox_given_up_recently: int
+    outbox_waiting: int
+    outbox_oldest_due_age: float | None
+    outbox_failed_recently: int
+    unreachable_people: int
+    open_tickets: int
+    overdue_tickets: int
+    held_tickets: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view."""
+        return asdict(self) | {"now": self.now.isoformat(), "problems": problems(self)}
+
+
+def _age(now: datetime, moment: datetime | None) -> float | None:
+    return None if moment is None else round((now - as_utc(moment)).total_seconds(), 1)
+
+
+def _count(session: Session, table: Any, *conditions: ColumnElement[bool]) -> int:
+    return int(session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one())
+
+
+def check_health(session: Session, *, now: datetime) -> Health:
+    """Read the figures (a handful of indexed counts; only reads)."""
+    now = as_utc(now)
+    lease = session.execute(select(L.c.holder, L.c.expires_at).where(L.c.name == DEFAULT_LOCK)).first()
+    inbox_pending = I.c.processed_at.is_(None)
+    outbox_pending = and_(O.c.sent_at.is_(None), O.c.failed_at.is_(None))
+    active = T.c.status.in_((Status.OPEN, Status.CLAIMED))
+    return Health(
+        now=now,
+        leader=lease.holder if lease else None,
+        leader_expires_in=round((as_utc(lease.expires_at) - now).total_seconds(), 1) if lease else None,
+        inbox_waiting=_count(session, I, inbox_pending),
+        inbox_oldest_age=_age(now, session.execute(select(func.min(I.c.received_at)).where(inbox_pending)).scalar()),
+        inbox_given_up_recently=_count(session, I, I.c.error.is_not(None), I.c.processed_at >= now - RECENT),
+        outbox_waiting=_count(session, O, outbox_pending),
+        outbox_oldest_due_age=_age(now, session.execute(
+            select(func.min(O.c.not_before)).where(outbox_pending, O.c.not_before <= now)).scalar()),
+        outbox_failed_recently=_count(session, O, O.c.sent_at.is_(None), O.c.failed_at >= now - RECENT),
+        unreachable_people=_count(session, P, P.c.unreachable.is_(True)),
+        open_tickets=_count(session, T, active),
+        overdue_tickets=_count(session, T, active, T.c.paused_at.is_(None), T.c.resolve_by < now),
+        held_tickets=_count(session, T, T.c.held.is_(True), T.c.status.in_((Status.OPEN, Status.DRAFT))),
+    )
+
+
+def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER) -> list[str]:
+    """What an operator must look at now, in words (empty when all is well)."""
+    found: list[str] = []
+    if health.leader is None:
+        found.append("no bot process holds the leader lease: is the bot running?")
+    elif health.leader_expires_in is not None and health.leader_expires_in < 0:
+        found.append(f"the leader lease of {health.leader} ran out {-health.leader_expires_in:.0f} s ago: "
+                     "no bot process is handling updates")
+    limit = stuck_after.total_seconds()
+    if health.inbox_oldest_age is not None and health.inbox_oldest_age > limit:
+        found.append(f"{health.inbox_waiting} updates wait to be handled, the oldest for "
+                     f"{health.inbox_oldest_age:.0f} s")
+    if health.outbox_oldest_due_age is not None and health.outbox_oldest_due_age > limit:
+        found.append(f"{health.outbox_waiting} messages wait to be sent, the oldest due for "
+                     f"{health.outbox_oldest_due_age:.0f} s (Telegram unreachable or rate-limited?)")
+    if health.inbox_given_up_recently:
+        found.append(f"{health.inbox_given_up_recently} updates were given up on in the last day "
+                     "(see the logs; the residents were told)")
+    return found

@@ -1,0 +1,96 @@
+"""``gridbot status``: the operator's view of the bot, from the database alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from cases import inbox, leader, outbox
+from cases.clock import utcnow
+from cases.db import make_engine, session_scope, upgrade
+from cases.health import check_health, problems
+from cases.models import Person, Ticket
+from cli import status_cmd
+
+NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+
+
+def _update(uid: int, chat: int) -> dict[str, object]:
+    return {"update_id": uid, "message": {"message_id": uid, "date": 0, "text": "x",
+                                          "chat": {"id": chat, "type": "private"}}}
+
+
+def test_a_healthy_bot(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        assert leader.try_acquire(s, holder="host:1:abc", ttl=30, now=NOW)
+        inbox.store(s, [_update(1, 7)], now=NOW - timedelta(seconds=3))
+        outbox.enqueue(s, chat_id=7, method="sendMessage", payload={"text": "hi"}, now=NOW - timedelta(seconds=2))
+    with Session(engine) as s:
+        health = check_health(s, now=NOW)
+    assert (health.leader, health.leader_expires_in) == ("host:1:abc", 30.0)
+    assert (health.inbox_waiting, health.inbox_oldest_age) == (1, 3.0)
+    assert (health.outbox_waiting, health.outbox_oldest_due_age) == (1, 2.0)
+    assert problems(health) == []
+
+
+def test_what_an_operator_must_look_at(engine: Engine) -> None:
+    long_ago = NOW - timedelta(minutes=20)
+    with session_scope(engine) as s:
+        assert leader.try_acquire(s, holder="host:1:abc", ttl=30, now=long_ago)
+        inbox.store(s, [_update(1, 7), _update(2, 8)], now=long_ago)
+        inbox.mark_processed(s, 2, now=NOW - timedelta(hours=2), error="boom")
+        outbox.enqueue(s, chat_id=7, method="sendMessage", payload={"text": "hi"}, now=long_ago)
+        failed = outbox.enqueue(s, chat_id=8, method="sendMessage", payload={"text": "x"}, now=long_ago)
+        assert failed is not None and failed.id is not None
+        outbox.mark_failed(s, failed.id, error="Forbidden: bot was blocked by the user", now=NOW)
+        resident = Person(telegram_id=8, name="r", unreachable=True, created_at=long_ago)
+        s.add(resident)
+        s.flush()
+        assert resident.id is not None
+        for n, (status, resolve_by, held) in enumerate([("open", long_ago, False), ("claimed", NOW + timedelta(hours=1),
+                                                        False), ("open", None, True), ("closed", long_ago, False)]):
+            s.add(Ticket(status=status, category="other", target="grid:g1", reporter_id=resident.id, chat_id=8,
+                         source_message_id=n, created_at=long_ago, updated_at=long_ago, resolve_by=resolve_by,
+                         held=held))
+    with Session(engine) as s:
+        health = check_health(s, now=NOW)
+    assert (health.inbox_waiting, health.inbox_given_up_recently) == (1, 1)
+    assert (health.outbox_waiting, health.outbox_failed_recently, health.unreachable_people) == (1, 1, 1)
+    assert (health.open_tickets, health.overdue_tickets, health.held_tickets) == (3, 1, 1)
+    assert problems(health) == [
+        "the leader lease of host:1:abc ran out 1170 s ago: no bot process is handling updates",
+        "1 updates wait to be handled, the oldest for 1200 s",
+        "1 messages wait to be sent, the oldest due for 1200 s (Telegram unreachable or rate-limited?)",
+        "1 updates were given up on in the last day (see the logs; the residents were told)",
+    ]
+
+
+def test_status_command_and_its_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'status.db'}"
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    app = typer.Typer()
+    status_cmd.register(app)
+    app.command("noop")(lambda: None)  # a second command keeps typer's sub-command form
+    runner = CliRunner()
+    alone = runner.invoke(app, ["status", "--check"])
+    assert alone.exit_code == 1
+    assert "PROBLEM: no bot process holds the leader lease: is the bot running?" in alone.stdout
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as s:
+        assert leader.try_acquire(s, holder="host:2:def", ttl=60, now=utcnow())
+    engine.dispose()
+    healthy = runner.invoke(app, ["status", "--check"])
+    assert healthy.exit_code == 0, healthy.stdout
+    assert healthy.stdout.splitlines()[1].startswith("leader:   host:2:def (lease renewed, ")
+    assert healthy.stdout.splitlines()[-1] == "all well"
+    figures = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert figures["leader"] == "host:2:def" and figures["problems"] == [] and figures["open_tickets"] == 0
