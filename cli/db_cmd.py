@@ -1,8 +1,11 @@
-"""``gridbot db upgrade`` and ``gridbot db prune``, and how every admin command opens the database and the rules."""
+"""``gridbot db upgrade``, ``prune`` and ``backup``, and how every admin command opens the database and the rules."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import typer
 from sqlalchemy import Engine
@@ -79,3 +82,35 @@ def prune_cmd(
     verb = "would delete" if dry_run else "deleted"
     typer.echo(f"{verb} {counted.inbox} inbox updates and {counted.outbox} outbox messages "
                f"older than {keep.days} days")
+
+
+@db_app.command("backup")
+def backup_cmd(
+    target: Path = typer.Argument(..., help="file to write the copy to"),
+    force: bool = typer.Option(False, "--force", help="overwrite TARGET if it exists"),
+) -> None:
+    """Copy the SQLite database to TARGET, consistently, while the bot keeps running (SQLite's online
+    backup; for PostgreSQL use pg_dump). The copy is checked before the command says so."""
+    url = make_url(normalize_url(Settings().database_url))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        typer.echo(f"{shown(str(url))} is not a SQLite file; back PostgreSQL up with pg_dump", err=True)
+        raise typer.Exit(2)
+    source = Path(url.database or "")
+    if not source.exists():
+        typer.echo(f"no database at {source}", err=True)
+        raise typer.Exit(1)
+    if target.exists() and not force:
+        typer.echo(f"{target} exists; pass --force to overwrite it", err=True)
+        raise typer.Exit(1)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(partial)) as dst:
+        src.backup(dst)  # one step: a consistent snapshot; writers in WAL mode are not held up
+        verdict = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        tickets = dst.execute("SELECT count(*) FROM ticket").fetchone()[0]
+    if verdict != "ok":
+        partial.unlink(missing_ok=True)
+        typer.echo(f"the copy failed its integrity check: {verdict}", err=True)
+        raise typer.Exit(1)
+    partial.replace(target)
+    typer.echo(f"backed up {source} to {target} ({target.stat().st_size:,} bytes, {tickets} tickets)")

@@ -15,7 +15,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cases.db import make_engine, session_scope
-from cases.models import Invite
+from cases.models import Invite, Ticket
 from cases.rules.schema import Rules
 from cases.services import people
 from cases.services import tickets as svc
@@ -125,3 +125,39 @@ def test_tickets_export_csv_and_json(app: typer.Typer, seeded: list[int], tmp_pa
     data = json.loads(out.read_text(encoding="utf-8"))
     assert [d["number"] for d in data] == seeded and data[0]["text"] == "水管爆了, 5栋"
     assert [h["kind"] for h in data[0]["history"]] == ["opened", "claim", "note"]
+
+
+def test_db_backup_copies_a_consistent_snapshot_while_a_write_is_under_way(
+        app: typer.Typer, seeded: list[int], tmp_path: Path, rules: Rules, now: datetime) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    copy = tmp_path / "backup" / "copy.db"
+    copy.parent.mkdir()
+    try:
+        with session_scope(engine) as s:  # the bot is in the middle of opening a third ticket
+            resident = people.get_or_create_person(s, telegram_id=1, name="Ms Chen", now=now)
+            svc.open_ticket(s, rules=rules, reporter=resident, chat_id=1, message_id=3, text="第三个", category="other",
+                            priority="normal", area=None, target=None, route_index=None, explanation={}, now=now)
+            s.flush()
+            result = runner.invoke(app, ["db", "backup", str(copy)])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"backed up {tmp_path / 'cli.db'} to {copy} (") and "2 tickets" in result.stdout
+    finally:
+        engine.dispose()
+    backup = make_engine(f"sqlite:///{copy}")
+    try:
+        with session_scope(backup) as s:
+            assert sorted(t.source_message_id for t in s.exec(select(Ticket))) == [1, 2]
+    finally:
+        backup.dispose()
+    again = runner.invoke(app, ["db", "backup", str(copy)])
+    assert again.exit_code == 1 and "exists; pass --force" in again.output
+    assert runner.invoke(app, ["db", "backup", str(copy), "--force"]).exit_code == 0
+    assert not (copy.parent / "copy.db.partial").exists()
+
+
+def test_db_backup_points_postgresql_at_pg_dump(app: typer.Typer, monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", "postgresql://gridbot:secret@db.example/gridbot")
+    result = runner.invoke(app, ["db", "backup", str(tmp_path / "x.db")])
+    assert result.exit_code == 2 and "back PostgreSQL up with pg_dump" in result.output
+    assert "secret" not in result.output
