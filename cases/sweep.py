@@ -70,6 +70,8 @@ T = TicketModel.__table__  # type: ignore[attr-defined]
 SWEPT_STATUSES: tuple[str, ...] = (Status.DRAFT, Status.OPEN, Status.CLAIMED, Status.RESOLVED)
 ACTIVE: tuple[str, ...] = (Status.OPEN, Status.CLAIMED)
 BATCH_SIZE = 500
+JOB_BATCH = 100
+"""Due tickets a running bot's sweep handles per write transaction (about a tenth of a second of lock)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ class SweepReport:
     actions: list[SweepAction] = field(default_factory=list)
     examined: int = 0
     conflicts: int = 0  # due tickets another process (or user action) changed first
+    more: bool = False  # stopped at ``max_batches``: more may be due
 
     def counts(self) -> dict[str, int]:
         """How many actions of each kind."""
@@ -489,18 +492,26 @@ def _heal(sweep: _Sweep) -> list[_State]:
 
 def run_sweep(
     session: Session, *, rules: Rules, notifier: Notifier, now: datetime, dry_run: bool = False,
-    digests: bool = True, batch_size: int = BATCH_SIZE,
+    digests: bool = True, batch_size: int = BATCH_SIZE, max_batches: int | None = None,
+    seen: set[int] | None = None,
 ) -> SweepReport:
     """Take every step due by ``now`` (or, with ``dry_run``, only report them) and send due digests.
 
     The caller commits. Safe to run in several processes at once: each step happens exactly once.
+    ``max_batches`` stops after that many batches of ``batch_size`` (``report.more`` then says more may be
+    due); ``seen`` carries the tickets already handled from one such call to the next.
     """
     now = as_utc(now)
     sweep = _Sweep(session, rules, notifier, now, dry_run)
-    seen: set[int] = set()
+    seen = set() if seen is None else seen
     pending = _heal(sweep)
     due_now = and_(T.c.status.in_(SWEPT_STATUSES), T.c.next_due_at <= now)
+    batches = 0
     while True:
+        if max_batches is not None and batches >= max_batches:
+            sweep.report.more = True
+            break
+        batches += 1
         batch = [s for s in pending if s.id not in seen]
         pending = []
         if not batch:
@@ -523,11 +534,21 @@ def sweep_then_send_digests(
     engine: Engine, *, rules: Rules, notifier: Notifier, now: datetime,
     prepare: Callable[[Iterable[Digest]], None] | None = None,
 ) -> SweepReport:
-    r"""What a running bot does periodically: the sweep in one transaction, then the due digests built
-    and ``prepare``\ d outside the write lock and queued in short transactions
-    (:func:`cases.digest.send_due_digests`)."""
-    with session_scope(engine) as session:
-        report = run_sweep(session, rules=rules, notifier=notifier, now=now, digests=False)
+    r"""What a running bot does periodically: the sweep, :data:`JOB_BATCH` due tickets per transaction (each
+    step still happens exactly once: the guarded updates decide), then the due digests built and
+    ``prepare``\ d outside the write lock and queued in short transactions
+    (:func:`cases.digest.send_due_digests`). Reports arriving meanwhile wait for one batch at most."""
+    report = SweepReport(now=as_utc(now), dry_run=False)
+    seen: set[int] = set()
+    while True:
+        with session_scope(engine) as session:
+            part = run_sweep(session, rules=rules, notifier=notifier, now=now, digests=False,
+                             batch_size=JOB_BATCH, max_batches=1, seen=seen)
+        report.actions += part.actions
+        report.examined += part.examined
+        report.conflicts += part.conflicts
+        if not part.more:
+            break
     report.actions += map(_digest_action, send_due_digests(engine, rules=rules, notifier=notifier, now=now,
                                                            prepare=prepare))
     return report

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from cases.db import session_scope
@@ -15,7 +15,8 @@ from cases.deadlines import deadlines_for, next_due_at
 from cases.models import Person, RoleAssignment, Ticket, TicketEvent
 from cases.notify import RecordingNotifier
 from cases.rules.schema import Rules
-from cases.sweep import SweepReport, _active, _State, _Sweep, run_sweep
+from cases import sweep as sweep_module
+from cases.sweep import SweepReport, _active, _State, _Sweep, run_sweep, sweep_then_send_digests
 
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 
@@ -323,3 +324,21 @@ def test_resolving_stops_the_ladder(world: tuple[Engine, dict[str, Person]]) -> 
     assert len(events(engine, tid, "escalated")) == 1
     _, notifier = sweep(engine, resolve_by + timedelta(hours=1, days=3))
     assert notifier.kinds() == ["auto_closed"]
+
+
+def test_the_bots_sweep_commits_a_batch_at_a_time(world: tuple[Engine, dict[str, Person]],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, people = world
+    with session_scope(engine) as s:
+        ids = [add_ticket(s, RULES, people, status="claimed", holder="worker", msg=n).id for n in range(5)]
+    monkeypatch.setattr(sweep_module, "JOB_BATCH", 2)
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda _conn: commits.append(1))
+    later = T0 + timedelta(days=3)
+    report = sweep_then_send_digests(engine, rules=RULES, notifier=RecordingNotifier(), now=later)
+    assert report.counts() == {"escalated": 5, "digest": 2} and report.examined == 5
+    assert len(commits) == 4 + 1  # 2 + 2 + 1 tickets and an empty look; the two digests in one batch
+    for tid in ids:
+        assert [e.data["level"] for e in events(engine, tid, "escalated")] == [1, 2, 3]
+    again = sweep_then_send_digests(engine, rules=RULES, notifier=RecordingNotifier(), now=later)
+    assert again.counts() == {}
