@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
+from cases import sweep as sweep_module
 from cases.db import session_scope
 from cases.deadlines import deadlines_for, next_due_at
 from cases.models import Person, RoleAssignment, Ticket, TicketEvent
 from cases.notify import RecordingNotifier
 from cases.rules.schema import Rules
-from cases import sweep as sweep_module
 from cases.sweep import SweepReport, _active, _State, _Sweep, run_sweep, sweep_then_send_digests
 
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
