@@ -3,10 +3,11 @@ domain services (role and scope from the database); buttons only say what was as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import keyboards as kb
 from bot.callbacks import Callback
@@ -235,6 +236,34 @@ def cmd_resume(session: Session, ctx: BotContext, person: Person, chat_id: int, 
         say(session, chat_id, person.language, "resumed_ok", now=now, number=ticket.number)
 
 
+def cmd_merge(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
+              now: datetime) -> None:
+    """/merge NUMBER INTO [REASON]: a duplicate joins a ticket still being handled (leaders and supervisors
+    of both tickets' areas); its reporter is told and follows that ticket from then on."""
+    lang = person.language
+    number = parse_number(args[0] if args else None)
+    into = parse_number(args[1] if len(args) > 1 else None)
+    if number is None or into is None:
+        say(session, chat_id, lang, "usage", now=now, usage="/merge 13 12 同一盏路灯")
+        return
+    if session.get(Ticket, into) is None:
+        say(session, chat_id, lang, "ticket_not_found", now=now, number=f"#{into}")
+        return
+    reason = " ".join(args[2:]).strip() or None
+    ticket = _acted(session, ctx, person, chat_id, number, lambda: svc.merge(
+        session, ticket_id=number, into_id=into, actor=person, rules=ctx.rules, reason=reason, now=now), now=now)
+    if ticket is None:
+        return
+    target = f"#{into}"
+    say(session, chat_id, lang, "merged_ok", now=now, number=ticket.number, into=target)
+    _edit_announcements(session, ctx, ticket, lambda lang: t("w_merged_into", lang, number=ticket.number,
+                                                             into=target), now=now)
+    holder = session.get(Person, ticket.claimed_by) if ticket.claimed_by is not None else None
+    if holder is not None and holder.id != person.id:
+        tell(session, holder, "w_merged_into", now=now, ticket_id=ticket.id, number=ticket.number, into=target)
+    _tell_reporter(session, ticket, "r_merged", now=now, into=target)
+
+
 def _acted(session: Session, ctx: BotContext, person: Person, chat_id: int, number: int, action: object, *,
            now: datetime) -> Ticket | None:
     """Run a service call, turning refusals into plain answers; the ticket after it, or None."""
@@ -368,19 +397,28 @@ def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, 
     if reporter is not None:
         tell(session, reporter, "r_claimed", now=now, ticket_id=ticket.id, number=ticket.number,
              worker=person_label(person, reporter.language), dedupe_key=f"claimed:{ticket.id}:{claimed.claimed_at}")
+    for follower, theirs in _followers(session, claimed):
+        tell(session, follower, "r_follow_claimed", now=now, ticket_id=ticket.id, number=ticket.number,
+             yours=theirs.number, worker=person_label(person, follower.language))
 
 
 def _claimed_everywhere(session: Session, ctx: BotContext, ticket: Ticket, holder: Person, *,
                         now: datetime) -> None:
     """Edit every announcement of the ticket to 'claimed by NAME', keeping only a Details button."""
+    _edit_announcements(session, ctx, ticket, lambda lang: t("w_claimed_by", lang, number=ticket.number,
+                                                             worker=person_label(holder, lang)), now=now)
+
+
+def _edit_announcements(session: Session, ctx: BotContext, ticket: Ticket, text: Callable[[str], str], *,
+                        now: datetime) -> None:
+    """Edit every announcement of the ticket to ``text(language)``, keeping only a Details button."""
     from bot.sending import queue_edit
 
     assert ticket.id is not None
     for row in dispatch_rows(session, ticket):
         recipient = session.exec(select(Person).where(Person.telegram_id == row.chat_id)).first()
         lang = recipient.language if recipient else "zh"
-        queue_edit(session, chat_id=row.chat_id, of_outbox_id=row.id,
-                   text=t("w_claimed_by", lang, number=ticket.number, worker=person_label(holder, lang)),
+        queue_edit(session, chat_id=row.chat_id, of_outbox_id=row.id, text=text(lang),
                    reply_markup=kb.details_keyboard(ctx.codec, ticket.id, lang), now=now)
 
 
@@ -426,6 +464,27 @@ def _tell_reporter(session: Session, ticket: Ticket, key: str, *, now: datetime,
         tell(session, reporter, key, now=now, ticket_id=ticket.id, number=ticket.number, **values)
 
 
+def _followers(session: Session, ticket: Ticket) -> list[tuple[Person, Ticket]]:
+    """The reporters of duplicates merged into ``ticket`` (other than its own reporter), each with their
+    ticket: they follow it from the merge on."""
+    duplicates = session.exec(
+        select(Ticket).where(Ticket.merged_into == ticket.id, Ticket.reporter_id != ticket.reporter_id)
+        .order_by(col(Ticket.id))
+    ).all()
+    followers: dict[int, tuple[Person, Ticket]] = {}
+    for duplicate in duplicates:
+        reporter = session.get(Person, duplicate.reporter_id)
+        if reporter is not None and duplicate.reporter_id not in followers:
+            followers[duplicate.reporter_id] = (reporter, duplicate)
+    return list(followers.values())
+
+
+def _tell_followers(session: Session, ticket: Ticket, key: str, *, now: datetime, **values: Any) -> None:
+    for follower, theirs in _followers(session, ticket):
+        tell(session, follower, key, now=now, ticket_id=ticket.id, number=ticket.number, yours=theirs.number,
+             **values)
+
+
 # ---------------------------------------------------------------- answers to the bot's questions
 
 def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: ChatState | None, *, text: str,
@@ -464,6 +523,7 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
     if awaiting == "note_public":
         say(session, chat_id, lang, "note_added", now=now, number=ticket.number)
         _tell_reporter(session, ticket, "r_note", now=now, note=shorten(note, 1000))
+        _tell_followers(session, ticket, "r_follow_note", now=now, note=shorten(note, 1000))
     elif awaiting == "note_internal":
         say(session, chat_id, lang, "note_added", now=now, number=ticket.number)
     elif awaiting == "resolve":
@@ -475,6 +535,7 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
                             ticket_id=ticket.id, now=now)
             tell(session, reporter, "r_resolved", now=now, ticket_id=ticket.id, number=ticket.number,
                  note=shorten(note, 1000) or "-", markup=kb.confirm_keyboard(ctx.codec, ticket.id, reporter.language))
+        _tell_followers(session, ticket, "r_follow_resolved", now=now, note=shorten(note, 1000) or "-")
     elif awaiting == "transfer_reason":
         target = target_label(rules, ticket.target, lang)
         say(session, chat_id, lang, "transferred_ok", now=now, number=ticket.number, target=target)

@@ -17,8 +17,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "How to report: send a message describing the problem, ideally naming the estate/building or sharing your location; a photo with a caption works too.\n/mine my tickets\n/cancel NUMBER withdraw a report nobody has claimed yet\n/home remember your home place (used when no place is given)\n/lang switch 中文/English",
     },
     "help_staff": {
-        "zh": "工作人员命令：\n/queue 我辖区待认领的工单\n/my 我负责的工单\n/ticket 编号 工单详情与全部记录\n/overdue 超时工单\n/pause 编号 原因 · /resume 编号 暂停/恢复计时（等待居民答复时）\n/bind 网格编号 在群里把本群绑定到网格",
-        "en": "Staff commands:\n/queue open tickets in my areas\n/my tickets I hold\n/ticket NUMBER details and full history\n/overdue overdue tickets\n/pause NUMBER REASON · /resume NUMBER stop/restart the clock while waiting on the resident\n/bind GRID (in a group) bind this group to a grid",
+        "zh": "工作人员命令：\n/queue 我辖区待认领的工单\n/my 我负责的工单\n/ticket 编号 工单详情与全部记录\n/overdue 超时工单\n/pause 编号 原因 · /resume 编号 暂停/恢复计时（等待居民答复时）\n/merge 编号 目标编号 [原因] 把重复工单并入另一单（组长、督导）\n/bind 网格编号 在群里把本群绑定到网格",
+        "en": "Staff commands:\n/queue open tickets in my areas\n/my tickets I hold\n/ticket NUMBER details and full history\n/overdue overdue tickets\n/pause NUMBER REASON · /resume NUMBER stop/restart the clock while waiting on the resident\n/merge NUMBER INTO [REASON] merge a duplicate into another ticket (leaders, supervisors)\n/bind GRID (in a group) bind this group to a grid",
     },
     "lang_pick": {"zh": "请选择语言 / Choose a language:", "en": "Choose a language / 请选择语言:"},
     "lang_set": {"zh": "已切换为中文。", "en": "Language set to English."},
@@ -165,6 +165,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "工单 {number} 正在等待您的答复：{reason}。请回复工作人员。",
         "en": "Ticket {number} is waiting for your answer: {reason}. Please reply to the staff.",
     },
+    "r_follow_claimed": {
+        "zh": "与您的 {yours} 相同的问题（工单 {number}）已由网格员 {worker} 受理，正在处理。",
+        "en": "Ticket {number}, the same problem as your {yours}, was claimed by grid worker {worker} and is being handled.",
+    },
+    "r_follow_note": {
+        "zh": "工单 {number}（与您的 {yours} 是同一问题）进展：{note}",
+        "en": "Update on ticket {number} (the same problem as your {yours}): {note}",
+    },
+    "r_follow_resolved": {
+        "zh": "工单 {number}（与您的 {yours} 是同一问题）已处理完毕：{note}",
+        "en": "Ticket {number} (the same problem as your {yours}) has been resolved: {note}",
+    },
     "r_located_default": {
         "zh": "工单 {number} 地点仍未确定，已转交街道统一调度。",
         "en": "The place of ticket {number} is still unknown, so it went to the district's general queue.",
@@ -222,6 +234,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{number} was assigned to you by {actor}.",
     },
     "cancelled_ok": {"zh": "{number} 已作废。", "en": "{number} is cancelled."},
+    "merged_ok": {
+        "zh": "{number} 已并入 {into}，其报告人会随 {into} 收到进展。",
+        "en": "{number} was merged into {into}; its reporter will hear about {into}.",
+    },
+    "w_merged_into": {"zh": "{number} 已并入 {into}，无需处理。", "en": "{number} was merged into {into}; nothing to do."},
     "skipped": {"zh": "已取消。", "en": "Cancelled."},
     "paused_ok": {"zh": "{number} 已暂停计时。", "en": "The clock of {number} is paused."},
     "resumed_ok": {"zh": "{number} 已恢复计时。", "en": "The clock of {number} runs again."},

@@ -238,6 +238,45 @@ async def test_worker_notes_release_transfer_and_leader_reassign(tmp_path: Path)
             assert kind in kinds
 
 
+async def test_a_leader_merges_a_duplicate_and_its_reporter_follows_the_original(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as h:
+        await _staffed(h)
+        h.resident(RESIDENT, "陈阿姨")
+        h.resident(OTHER_RESIDENT, "Mr Lee", lang="en")
+        h.emu.send_text(RESIDENT, "金鹗小区5栋楼道灯坏了")
+        await h.expect(RESIDENT, "工单号 #1")
+        h.emu.send_text(OTHER_RESIDENT, "The stairwell light at Jin'e Estate building 5 is out")
+        await h.expect(OTHER_RESIDENT, "ticket #2")
+        await h.wait(lambda: h.emu.find_button(WANG, "认领", within="#2"))
+        # Only leaders and supervisors merge; bad input gets the usage; a missing ticket is named.
+        h.emu.send_text(WANG, "/merge 2 1")
+        await h.expect(WANG, "没有权限")
+        h.emu.send_text(LEADER, "/merge 2")
+        await h.expect(LEADER, "用法：/merge")
+        h.emu.send_text(LEADER, "/merge 2 99")
+        await h.expect(LEADER, "找不到工单 #99")
+        h.emu.send_text(LEADER, "/merge #2 #1 同一盏灯")
+        await h.expect(LEADER, "#2 已并入 #1")
+        await h.expect(OTHER_RESIDENT, "Ticket #2 is the same problem as #1 and was merged")
+        await h.wait(lambda: any("#2 已并入 #1，无需处理" in m.text for m in h.bot_messages(WANG)))
+        assert not h.emu.find_button(WANG, "认领", within="#2"), "the duplicate's Claim button is gone"
+        merged = h.ticket(2)
+        assert (merged.status, merged.merged_into) == ("merged", 1)
+        assert [e.kind for e in h.events(1)][-1] == "merged_in"
+        # From now on the second reporter hears about #1 too, without the confirm buttons.
+        await h.click(WANG, WANG, "认领", within="#1")
+        await h.expect(RESIDENT, "已由网格员 王师傅 受理")
+        await h.expect(OTHER_RESIDENT, "Ticket #1, the same problem as your #2, was claimed by grid worker 王师傅")
+        await h.click(WANG, WANG, "办结")
+        await h.expect(WANG, "办结说明")
+        h.emu.send_text(WANG, "已更换灯泡")
+        await h.expect(RESIDENT, "已处理完毕：已更换灯泡")
+        follow = await h.expect(OTHER_RESIDENT, "Ticket #1 (the same problem as your #2) has been resolved: 已更换灯泡")
+        assert follow.buttons() == [] and h.emu.find_button(RESIDENT, "已解决")
+        await h.settle()
+        assert h.emu.duplicate_sends() == []
+
+
 async def test_inspector_and_out_of_scope_workers_change_nothing(tmp_path: Path) -> None:
     async with BotHarness(tmp_path) as h:
         await _staffed(h)
