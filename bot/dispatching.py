@@ -10,10 +10,13 @@ from sqlmodel import Session, col, select
 
 from bot.context import BotContext
 from bot.keyboards import dispatch_keyboard, held_keyboard
-from bot.render import area_label, local_time, priority_label, shorten, target_label
+from bot.render import age_text, area_label, local_time, priority_label, shorten, target_label
 from bot.replies import say, tell
+from bot.texts import t
+from cases.clock import as_utc
 from cases.models import GroupBinding, Person, Role, Ticket
 from cases.services.people import people_over, staff_for_target
+from cases.services.tickets import possible_duplicate
 
 _GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
 
@@ -28,12 +31,13 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
     """Send ``ticket`` to everyone who may claim it; returns how many chats were told."""
     assert ticket.id is not None
     recipients = handlers_of(session, ctx, ticket.target)
+    duplicate = possible_duplicate(session, ticket)
     told = 0
     for person in recipients:
         tell(session, person, "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
              markup=dispatch_keyboard(ctx.codec, ticket.id, person.language),
              dedupe_key=f"dispatch:{ticket.id}:{person.id}:{ticket.claim_reminders}:{ticket.reopen_count}",
-             **card_values(ctx, ticket, person.language))
+             **card_values(ctx, ticket, person.language, duplicate=duplicate))
         told += 1
     if ticket.area:
         groups = session.exec(_GROUPS_OF_AREA, params={"area": ticket.area}).all()
@@ -41,7 +45,7 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
             say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),
                 dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:{ticket.claim_reminders}:{ticket.reopen_count}",
-                **card_values(ctx, ticket, "zh"))
+                **card_values(ctx, ticket, "zh", duplicate=duplicate))
             told += 1
     if not recipients:
         for leader in leaders_for(session, ctx, ticket):
@@ -78,10 +82,13 @@ def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter:
              reporter=reporter.name or str(reporter.telegram_id), summary=shorten(ticket.text or "-", 200))
 
 
-def card_values(ctx: BotContext, ticket: Ticket, lang: str) -> dict[str, str]:
-    """The fields of the new-ticket card."""
+def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, str]:
+    """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem."""
     rules = ctx.rules
+    hint = "" if duplicate is None else "\n" + t("w_possible_duplicate", lang, number=duplicate.number,
+                                                    age=age_text(duplicate.created_at, as_utc(ticket.created_at)))
     return {
+        "duplicate": hint,
         "number": ticket.number,
         "priority": priority_label(ticket.priority, lang),
         "category": rules.category_name(ticket.category, lang),

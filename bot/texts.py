@@ -185,8 +185,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "joined": {"zh": "欢迎加入！您的角色：{role}，范围：{scope}。", "en": "Welcome! Your role: {role}, scope: {scope}."},
     "join_failed": {"zh": "邀请码无效：{reason}", "en": "The invite code did not work: {reason}"},
     "w_new_ticket": {
-        "zh": "🆕 新工单 {number}（{priority}）\n类别：{category}\n网格：{area}\n地点：{place}\n内容：{summary}\n需在 {claim_by} 前认领，{resolve_by} 前办结。",
-        "en": "🆕 New ticket {number} ({priority})\nCategory: {category}\nGrid: {area}\nPlace: {place}\nReport: {summary}\nClaim by {claim_by}, resolve by {resolve_by}.",
+        "zh": "🆕 新工单 {number}（{priority}）\n类别：{category}\n网格：{area}\n地点：{place}\n内容：{summary}\n需在 {claim_by} 前认领，{resolve_by} 前办结。{duplicate}",
+        "en": "🆕 New ticket {number} ({priority})\nCategory: {category}\nGrid: {area}\nPlace: {place}\nReport: {summary}\nClaim by {claim_by}, resolve by {resolve_by}.{duplicate}",
+    },
+    "w_possible_duplicate": {
+        "zh": "⚠️ 可能与 {number} 是同一问题（同网格同类别，{age}前报告）；是的话组长可用 /merge 合并。",
+        "en": "⚠️ Possibly the same problem as {number} (same grid and category, reported {age} earlier); "
+              "if so, a leader can /merge it.",
     },
     "w_claimed_by": {
         "zh": "{number} 已由 {worker} 认领。",

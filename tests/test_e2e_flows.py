@@ -248,6 +248,9 @@ async def test_a_leader_merges_a_duplicate_and_its_reporter_follows_the_original
         h.emu.send_text(OTHER_RESIDENT, "The stairwell light at Jin'e Estate building 5 is out")
         await h.expect(OTHER_RESIDENT, "ticket #2")
         await h.wait(lambda: h.emu.find_button(WANG, "认领", within="#2"))
+        card = next(m.text for m in h.bot_messages(WANG) if "新工单 #2" in m.text)
+        assert "可能与 #1 是同一问题（同网格同类别" in card, "the workers are told it may be a duplicate"
+        assert not any("可能与" in m.text for m in h.bot_messages(WANG) if "新工单 #1" in m.text)
         # Only leaders and supervisors merge; bad input gets the usage; a missing ticket is named.
         h.emu.send_text(WANG, "/merge 2 1")
         await h.expect(WANG, "没有权限")

@@ -345,3 +345,26 @@ def test_list_tickets_filters(session: Session, world: World, now: datetime) -> 
 def test_get_unknown_ticket(session: Session) -> None:
     with pytest.raises(NotFound, match="#404"):
         svc.get(session, 404)
+
+
+def test_possible_duplicate_is_a_recent_same_kind_report_of_the_same_grid(session: Session, rules: Rules,
+                                                                           now: datetime) -> None:
+    resident = people.get_or_create_person(session, telegram_id=77, name="r", now=now)
+    grid, other_grid = rules.grids[0], rules.grids[1]
+
+    def report(n: int, *, category: str = "streetlight", area: str = grid, hours_later: float = 0) -> Ticket:
+        ticket, _ = svc.open_ticket(session, rules=rules, reporter=resident, chat_id=77, message_id=n, text=str(n),
+                                    category=category, priority="normal", area=area, target=f"grid:{area}",
+                                    route_index=0, explanation={}, now=now + timedelta(hours=hours_later))
+        return ticket
+
+    first = report(1)
+    assert svc.possible_duplicate(session, first) is None
+    assert svc.possible_duplicate(session, report(2, hours_later=3)) is not None
+    assert svc.possible_duplicate(session, report(3, hours_later=3)).id == 2  # type: ignore[union-attr]  # the latest
+    assert svc.possible_duplicate(session, report(4, category="garbage", hours_later=4)) is None
+    assert svc.possible_duplicate(session, report(5, area=other_grid, hours_later=4)) is None
+    assert svc.possible_duplicate(session, report(6, hours_later=60)) is None  # older than 48 h
+    assert svc.possible_duplicate(session, report(7, category="other")) is None
+    # 'other' is never compared
+    assert svc.possible_duplicate(session, report(8, category="other", hours_later=1)) is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, update
@@ -40,6 +40,7 @@ __all__ = [
     "locate",
     "merge",
     "open_ticket",
+    "possible_duplicate",
     "rate",
     "reassign",
     "recategorize",
@@ -79,6 +80,32 @@ _BY_MESSAGE = select(Ticket).where(col(Ticket.chat_id) == bindparam("chat_id"),
 def find_by_message(session: Session, *, chat_id: int, message_id: int) -> Ticket | None:
     """The ticket opened from this chat message, if any."""
     return session.exec(_BY_MESSAGE, params={"chat_id": chat_id, "message_id": message_id}).first()
+
+
+DUPLICATE_WINDOW = timedelta(hours=48)
+"""How far back an earlier report of the same kind in the same grid counts as a possible duplicate."""
+_STILL_HANDLED = (Status.OPEN.value, Status.CLAIMED.value)
+_SAME_PROBLEM = (
+    select(Ticket)
+    .where(col(Ticket.area) == bindparam("area"), col(Ticket.status).in_(_STILL_HANDLED),
+           col(Ticket.category) == bindparam("category"), col(Ticket.id) != bindparam("id"),
+           col(Ticket.created_at) >= bindparam("since"), col(Ticket.created_at) <= bindparam("until"))
+    .order_by(col(Ticket.id).desc())
+    .limit(1)
+)
+
+
+def possible_duplicate(session: Session, ticket: Ticket, *, window: timedelta = DUPLICATE_WINDOW) -> Ticket | None:
+    """The latest ticket still being handled in the same grid with the same category, opened at most
+    ``window`` before ``ticket``: a hint for the workers and leaders, who decide whether to merge. Reports
+    of the fallback category ``other`` are too varied to compare."""
+    if ticket.area is None or ticket.category == "other" or ticket.id is None:
+        return None
+    created = as_utc(ticket.created_at)
+    return session.exec(_SAME_PROBLEM, params={
+        "area": ticket.area, "category": ticket.category, "id": ticket.id, "since": created - window,
+        "until": created,
+    }).first()
 
 
 def history(session: Session, ticket_id: int, *, public_only: bool = False) -> list[TicketEvent]:
