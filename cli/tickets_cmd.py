@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from cases.clock import as_utc
 from cases.db import session_scope
 from cases.models import Person, Status, Ticket, TicketEvent
+from cases.open311 import service_request
 from cases.rules.schema import Rules
 from cases.services import tickets as svc
 from cases.services.errors import InvalidInput, NotFound
@@ -56,6 +57,7 @@ class Format(StrEnum):
 
     CSV = "csv"
     JSON = "json"
+    OPEN311 = "open311"
 
 
 def register(app: typer.Typer) -> None:
@@ -210,12 +212,14 @@ def _event_record(e: TicketEvent, names: dict[int, str]) -> dict[str, Any]:
 
 @tickets_app.command("export")
 def export(
-    fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket) or json (with history)"),
+    fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket), json (with history) or "
+                               "open311 (GeoReport v2 service requests, no personal data)"),
+    lang: str = typer.Option("zh", "--lang", help="language of the names in open311 (zh or en)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
     status: str | None = typer.Option(None, "--status", help="only this status"),
     area: str | None = typer.Option(None, "--area", help="only tickets within this area, or team:<id>"),
 ) -> None:
-    """Export tickets (oldest first) as CSV or JSON; JSON includes each ticket's history."""
+    """Export tickets (oldest first) as CSV, JSON (with each ticket's history) or Open311 GeoReport v2."""
     rules, engine = open_rules(), open_database()
     try:
         with session_scope(engine) as session:
@@ -229,7 +233,9 @@ def export(
             names = _names(session, ids)
     finally:
         engine.dispose()
-    if fmt is Format.JSON:
+    if fmt is Format.OPEN311:
+        text = json.dumps([service_request(t, rules, lang=lang) for t in found], ensure_ascii=False, indent=2) + "\n"
+    elif fmt is Format.JSON:
         data = [
             _record(t, names) | {"history": [_event_record(e, names) for e in events.get(t.id or 0, [])]} for t in found
         ]

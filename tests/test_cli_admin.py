@@ -127,6 +127,28 @@ def test_tickets_export_csv_and_json(app: typer.Typer, seeded: list[int], tmp_pa
     assert [h["kind"] for h in data[0]["history"]] == ["opened", "claim", "note"]
 
 
+def test_tickets_export_open311(app: typer.Typer, seeded: list[int], rules: Rules, now: datetime,
+                                tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    try:
+        with session_scope(engine) as s:
+            leader = people.get_or_create_person(s, telegram_id=9, name="Zhang", now=now)
+            people.grant_role(s, person=leader, role="supervisor", scope=rules.root, rules=rules, now=now)
+            svc.merge(s, ticket_id=seeded[1], into_id=seeded[0], actor=leader, rules=rules, now=now)
+    finally:
+        engine.dispose()
+    result = runner.invoke(app, ["tickets", "export", "--format", "open311", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    claimed, merged = json.loads(result.output)
+    assert claimed["service_request_id"] == str(seeded[0]) and claimed["status"] == "open"
+    assert (claimed["status_notes"], claimed["service_code"], claimed["service_name"]) == \
+        ("being handled", "water", rules.category_name("water", "en"))
+    assert claimed["description"] == "水管爆了, 5栋" and claimed["address_id"] == rules.grids[0]
+    assert claimed["requested_datetime"].endswith("+08:00")  # the rules' time zone
+    assert (merged["status"], merged["status_notes"]) == ("closed", f"merged into {seeded[0]}, the same problem")
+    assert "Ms Chen" not in result.output and "Wang" not in result.output  # nobody's name
+
+
 def test_db_backup_copies_a_consistent_snapshot_while_a_write_is_under_way(
         app: typer.Typer, seeded: list[int], tmp_path: Path, rules: Rules, now: datetime) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
