@@ -19,8 +19,8 @@ from cases.clock import as_utc
 from cases.leader import DEFAULT_LOCK
 from cases.models import InboxUpdate, OutboxMessage, Person, SchedulerLock, Status, Ticket
 
-I = InboxUpdate.__table__  # type: ignore[attr-defined]  # noqa: E741
-O = OutboxMessage.__table__  # type: ignore[attr-defined]  # noqa: E741
+INBOX = InboxUpdate.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 T = Ticket.__table__  # type: ignore[attr-defined]
 P = Person.__table__  # type: ignore[attr-defined]
 L = SchedulerLock.__table__  # type: ignore[attr-defined]
@@ -65,20 +65,22 @@ def check_health(session: Session, *, now: datetime) -> Health:
     """Read the figures (a handful of indexed counts; only reads)."""
     now = as_utc(now)
     lease = session.execute(select(L.c.holder, L.c.expires_at).where(L.c.name == DEFAULT_LOCK)).first()
-    inbox_pending = I.c.processed_at.is_(None)
-    outbox_pending = and_(O.c.sent_at.is_(None), O.c.failed_at.is_(None))
+    inbox_pending = INBOX.c.processed_at.is_(None)
+    outbox_pending = and_(OUTBOX.c.sent_at.is_(None), OUTBOX.c.failed_at.is_(None))
     active = T.c.status.in_((Status.OPEN, Status.CLAIMED))
     return Health(
         now=now,
         leader=lease.holder if lease else None,
         leader_expires_in=round((as_utc(lease.expires_at) - now).total_seconds(), 1) if lease else None,
-        inbox_waiting=_count(session, I, inbox_pending),
-        inbox_oldest_age=_age(now, session.execute(select(func.min(I.c.received_at)).where(inbox_pending)).scalar()),
-        inbox_given_up_recently=_count(session, I, I.c.error.is_not(None), I.c.processed_at >= now - RECENT),
-        outbox_waiting=_count(session, O, outbox_pending),
+        inbox_waiting=_count(session, INBOX, inbox_pending),
+        inbox_oldest_age=_age(now, session.execute(
+            select(func.min(INBOX.c.received_at)).where(inbox_pending)).scalar()),
+        inbox_given_up_recently=_count(session, INBOX, INBOX.c.error.is_not(None),
+                                       INBOX.c.processed_at >= now - RECENT),
+        outbox_waiting=_count(session, OUTBOX, outbox_pending),
         outbox_oldest_due_age=_age(now, session.execute(
-            select(func.min(O.c.not_before)).where(outbox_pending, O.c.not_before <= now)).scalar()),
-        outbox_failed_recently=_count(session, O, O.c.sent_at.is_(None), O.c.failed_at >= now - RECENT),
+            select(func.min(OUTBOX.c.not_before)).where(outbox_pending, OUTBOX.c.not_before <= now)).scalar()),
+        outbox_failed_recently=_count(session, OUTBOX, OUTBOX.c.sent_at.is_(None), OUTBOX.c.failed_at >= now - RECENT),
         unreachable_people=_count(session, P, P.c.unreachable.is_(True)),
         open_tickets=_count(session, T, active),
         overdue_tickets=_count(session, T, active, T.c.paused_at.is_(None), T.c.resolve_by < now),

@@ -26,8 +26,8 @@ from cases.clock import as_utc
 from cases.db import read_scope, session_scope
 from cases.models import InboxUpdate, OutboxMessage, Status, Ticket
 
-I = InboxUpdate.__table__  # type: ignore[attr-defined]  # noqa: E741
-O = OutboxMessage.__table__  # type: ignore[attr-defined]  # noqa: E741
+INBOX = InboxUpdate.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 T = Ticket.__table__  # type: ignore[attr-defined]
 
 DEFAULT_KEEP_DAYS = 90
@@ -45,27 +45,27 @@ class Pruned:
 
 
 def _old_inbox(cutoff: datetime) -> ColumnElement[bool]:
-    return and_(I.c.processed_at.is_not(None), I.c.processed_at < cutoff)
+    return and_(INBOX.c.processed_at.is_not(None), INBOX.c.processed_at < cutoff)
 
 
 def _old_outbox(cutoff: datetime) -> list[ColumnElement[bool]]:
     """Sent before the cutoff, or failed for good before it (two conditions, each served by the index)."""
-    return [and_(O.c.sent_at.is_not(None), O.c.sent_at < cutoff),
-            and_(O.c.sent_at.is_(None), O.c.failed_at.is_not(None), O.c.failed_at < cutoff)]
+    return [and_(OUTBOX.c.sent_at.is_not(None), OUTBOX.c.sent_at < cutoff),
+            and_(OUTBOX.c.sent_at.is_(None), OUTBOX.c.failed_at.is_not(None), OUTBOX.c.failed_at < cutoff)]
 
 
 def _ticket_going() -> ColumnElement[bool]:
-    return exists().where(T.c.id == O.c.ticket_id, T.c.status.not_in(FINISHED))
+    return exists().where(T.c.id == OUTBOX.c.ticket_id, T.c.status.not_in(FINISHED))
 
 
 def prune_batch(session: Session, *, cutoff: datetime, batch: int = BATCH) -> Pruned:
     """Delete at most ``batch`` inbox updates and ``batch`` outbox rows per kind older than ``cutoff``."""
     pruned = Pruned()
-    inbox_ids = select(I.c.update_id).where(_old_inbox(cutoff)).limit(batch)
-    pruned.inbox = session.execute(delete(I).where(I.c.update_id.in_(inbox_ids))).rowcount  # type: ignore[attr-defined]
+    inbox_ids = select(INBOX.c.update_id).where(_old_inbox(cutoff)).limit(batch)
+    pruned.inbox = session.execute(delete(INBOX).where(INBOX.c.update_id.in_(inbox_ids))).rowcount  # type: ignore[attr-defined]
     for finished in _old_outbox(cutoff):
-        outbox_ids = select(O.c.id).where(finished, ~_ticket_going()).limit(batch)
-        pruned.outbox += session.execute(delete(O).where(O.c.id.in_(outbox_ids))).rowcount  # type: ignore[attr-defined]
+        outbox_ids = select(OUTBOX.c.id).where(finished, ~_ticket_going()).limit(batch)
+        pruned.outbox += session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(outbox_ids))).rowcount  # type: ignore[attr-defined]
     return pruned
 
 
@@ -86,7 +86,7 @@ def count_prunable(engine: Engine, *, now: datetime, keep: timedelta) -> Pruned:
     """How many rows :func:`prune` would delete now (only reads)."""
     cutoff = as_utc(now) - keep
     with read_scope(engine) as session:
-        inbox = session.execute(select(func.count()).select_from(I).where(_old_inbox(cutoff))).scalar_one()
-        outbox = sum(session.execute(select(func.count()).select_from(O).where(finished, ~_ticket_going()))
+        inbox = session.execute(select(func.count()).select_from(INBOX).where(_old_inbox(cutoff))).scalar_one()
+        outbox = sum(session.execute(select(func.count()).select_from(OUTBOX).where(finished, ~_ticket_going()))
                      .scalar_one() for finished in _old_outbox(cutoff))
     return Pruned(inbox=inbox, outbox=outbox)
