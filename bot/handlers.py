@@ -112,6 +112,7 @@ def on_command(session: Session, ctx: BotContext, person: Person, message: Messa
     with_args = {
         "cancel": resident.cmd_cancel, "join": staff.cmd_join, "ticket": staff.cmd_ticket,
         "pause": staff.cmd_pause, "resume": staff.cmd_resume, "merge": staff.cmd_merge,
+        "find": staff.cmd_find,
     }
     if command in simple:
         simple[command](session, ctx, person, chat_id, now=now)

@@ -82,6 +82,32 @@ def cmd_queue(session: Session, ctx: BotContext, person: Person, chat_id: int, *
                 markup=kb.dispatch_keyboard(ctx.codec, ticket.id, lang))
 
 
+def cmd_find(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
+             now: datetime) -> None:
+    """/find WORDS: tickets of the person's areas and teams whose report contains every word, newest first."""
+    lang = person.language
+    words = [w for w in args if w.strip()]
+    scopes = _scopes(session, person)
+    if not scopes:
+        say(session, chat_id, lang, "not_allowed", now=now)
+        return
+    if not words:
+        say(session, chat_id, lang, "usage", now=now, usage="/find 金鹗小区 5栋")
+        return
+    found: dict[int, Ticket] = {}
+    for assignment in scopes:
+        for ticket in svc.list_tickets(session, rules=ctx.rules, scope=assignment.scope, words=words,
+                                       limit=LIST_LIMIT, newest_first=True):
+            assert ticket.id is not None
+            found[ticket.id] = ticket
+    if not found:
+        say(session, chat_id, lang, "find_empty", now=now, words=" ".join(words))
+        return
+    tickets = sorted(found.values(), key=lambda tk: -(tk.id or 0))[:LIST_LIMIT]
+    say_raw(session, chat_id, "\n".join([t("find_header", lang)] + [ticket_line(ctx.rules, tk, lang)
+                                                                     for tk in tickets]), now=now)
+
+
 def cmd_my(session: Session, ctx: BotContext, person: Person, chat_id: int, *, now: datetime) -> None:
     """Tickets the person holds."""
     lang = person.language

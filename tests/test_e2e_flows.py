@@ -280,6 +280,34 @@ async def test_a_leader_merges_a_duplicate_and_its_reporter_follows_the_original
         assert h.emu.duplicate_sends() == []
 
 
+async def test_staff_find_reports_in_their_areas_by_words(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as h:
+        await _staffed(h)
+        h.resident(RESIDENT, "陈阿姨")
+        h.emu.send_text(RESIDENT, "金鹗小区5栋楼道灯坏了")
+        await h.expect(RESIDENT, "工单号 #1")
+        h.emu.send_text(RESIDENT, "金鹗小区12栋门口垃圾满了")
+        await h.expect(RESIDENT, "工单号 #2")
+        h.emu.send_text(RESIDENT, "东方红小区3栋路面有个大坑")
+        await h.expect(RESIDENT, "工单号 #3")
+        h.emu.send_text(LEADER, "/find 金鹗小区")
+        found = await h.expect(LEADER, "找到的工单（最新的在前）")
+        assert found.text.index("#2") < found.text.index("#1") and "#3" not in found.text
+        h.emu.send_text(LEADER, "/find 金鹗 垃圾")  # every word must be in the report
+
+        def results() -> list[str]:
+            return [m.text for m in h.bot_messages(LEADER) if m.text.startswith("找到的工单")]
+
+        await h.wait(lambda: len(results()) == 2)
+        assert "#2" in results()[1] and "#1" not in results()[1]
+        h.emu.send_text(ZHAO, "/find 金鹗小区")  # a worker of another grid
+        await h.expect(ZHAO, "您的辖区里没有提到“金鹗小区”的工单")
+        h.emu.send_text(LEADER, "/find %")  # taken literally, not as a wildcard
+        await h.expect(LEADER, "没有提到“%”")
+        h.emu.send_text(RESIDENT, "/find 金鹗")
+        await h.expect(RESIDENT, "没有权限")
+
+
 async def test_inspector_and_out_of_scope_workers_change_nothing(tmp_path: Path) -> None:
     async with BotHarness(tmp_path) as h:
         await _staffed(h)

@@ -124,10 +124,12 @@ def list_tickets(
     scope: str | None = None,
     reporter_id: int | None = None,
     claimed_by: int | None = None,
+    words: Sequence[str] = (),
     limit: int = 50,
     newest_first: bool = False,
 ) -> list[Ticket]:
-    """Tickets filtered by status(es), scope (an area id: its grids, or ``team:<id>``), reporter, holder."""
+    """Tickets filtered by status(es), scope (an area id: its grids, or ``team:<id>``), reporter, holder,
+    and ``words`` the report must all contain (any case; ``%`` and ``_`` are taken literally)."""
     query = select(Ticket)
     if status is not None:
         statuses = [status] if isinstance(status, str) else list(status)
@@ -150,6 +152,8 @@ def list_tickets(
         query = query.where(Ticket.reporter_id == reporter_id)
     if claimed_by is not None:
         query = query.where(Ticket.claimed_by == claimed_by)
+    for word in words:
+        query = query.where(col(Ticket.text).icontains(word, autoescape=True))
     order = col(Ticket.id).desc() if newest_first else col(Ticket.id)
     return list(session.exec(query.order_by(order).limit(limit)).all())
 
