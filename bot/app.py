@@ -52,13 +52,16 @@ def sweep_job(rules: Rules, notifier: TelegramNotifier) -> JobFn:
 
 RETENTION_SECONDS = 3600.0
 """How often old inbox updates and delivered outbox rows are pruned."""
+RETENTION_BATCHES = 100
+"""Batches (of 1,000 rows) one run prunes at most: a first run over years of rows spreads over hours
+instead of holding up the bot's shutdown."""
 
 
 def retention_job(keep: timedelta) -> JobFn:
     """Delete processed updates and delivered messages older than ``keep`` (:mod:`cases.retention`)."""
 
     def job(engine: Engine, now: datetime) -> object:
-        pruned = prune(engine, now=now, keep=keep)
+        pruned = prune(engine, now=now, keep=keep, max_batches=RETENTION_BATCHES)
         if pruned.inbox or pruned.outbox:
             log.info("retention: deleted %d inbox updates and %d outbox messages", pruned.inbox, pruned.outbox)
         return pruned

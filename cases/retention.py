@@ -69,17 +69,22 @@ def prune_batch(session: Session, *, cutoff: datetime, batch: int = BATCH) -> Pr
     return pruned
 
 
-def prune(engine: Engine, *, now: datetime, keep: timedelta, batch: int = BATCH) -> Pruned:
-    """Delete everything older than ``now - keep`` (see the module docstring), a batch per transaction."""
+def prune(engine: Engine, *, now: datetime, keep: timedelta, batch: int = BATCH,
+          max_batches: int | None = None) -> Pruned:
+    """Delete everything older than ``now - keep`` (see the module docstring), a batch per transaction;
+    with ``max_batches``, stop after that many and leave the rest for the next call."""
     cutoff = as_utc(now) - keep
     total = Pruned()
-    while True:
+    done = 0
+    while max_batches is None or done < max_batches:
         with session_scope(engine) as session:
             pruned = prune_batch(session, cutoff=cutoff, batch=batch)
+        done += 1
         total.inbox += pruned.inbox
         total.outbox += pruned.outbox
         if pruned.inbox < batch and pruned.outbox < batch:
-            return total
+            break
+    return total
 
 
 def count_prunable(engine: Engine, *, now: datetime, keep: timedelta) -> Pruned:

@@ -78,6 +78,14 @@ def test_pruning_goes_in_short_batches(engine: Engine) -> None:
     assert "bulk-0" not in _left(engine)[1]
 
 
+def test_a_bounded_run_leaves_the_rest_for_the_next(engine: Engine) -> None:
+    _seed(engine)
+    first = prune(engine, now=NOW, keep=KEEP, batch=1, max_batches=1)
+    assert (first.inbox, first.outbox) == (1, 2)  # one row of each kind
+    rest = prune(engine, now=NOW, keep=KEEP, batch=1)
+    assert (rest.inbox, rest.outbox) == (0, 1)
+
+
 def test_the_bot_prunes_every_hour(tmp_path: Path) -> None:
     settings = Settings(token="5300:retention", api_base_url="http://127.0.0.1:9/bot", keep_days=30,
                         database_url=f"sqlite:///{tmp_path / 'bot.db'}", rules=str(ROOT / "routing_rules.yaml"))
