@@ -27,7 +27,7 @@ from bot.processor import GiveUpHook, Handler, InboxProcessor
 from bot.ptb import GET_UPDATES_TIMEOUT, make_bot
 from bot.receiver import PollingReceiver, WebhookReceiver, set_webhook, webhook_path, webhook_secret
 from bot.sender import OutboxSender, sender_from_settings
-from cases import leader
+from cases import job_log, leader
 from cases.clock import Clock, utcnow
 from cases.db import session_scope
 from cases.settings import Settings
@@ -263,15 +263,15 @@ class Runtime:
             return
         scheduler = AsyncIOScheduler(timezone=UTC)
         for name, seconds, fn in self.jobs:
-            scheduler.add_job(self._run_job, "interval", seconds=seconds, args=[name, fn], id=name,
+            scheduler.add_job(self._run_job, "interval", seconds=seconds, args=[name, seconds, fn], id=name,
                               max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         scheduler.start()
         self._scheduler = scheduler
 
-    async def _run_job(self, name: str, fn: JobFn) -> None:
+    async def _run_job(self, name: str, seconds: float, fn: JobFn) -> None:
         if not self.is_leader:
             return
-        run = asyncio.ensure_future(asyncio.to_thread(fn, self.engine, self.clock()))
+        run = asyncio.ensure_future(asyncio.to_thread(self._recorded, name, seconds, fn))
         self._job_runs.add(run)
         try:
             await run
@@ -281,4 +281,17 @@ class Runtime:
             self._job_runs.discard(run)
         if self.sender is not None:
             self.sender.wake()
+
+    def _recorded(self, name: str, seconds: float, fn: JobFn) -> None:
+        """Run a job, noting in ``job_run`` when it started and how it ended (for ``gridbot status``)."""
+        with session_scope(self.engine) as session:
+            job_log.started(session, name=name, interval=seconds, holder=self.holder, now=self.clock())
+        try:
+            fn(self.engine, self.clock())
+        except Exception as exc:
+            with session_scope(self.engine) as session:
+                job_log.finished(session, name=name, now=self.clock(), error=f"{exc.__class__.__name__}: {exc}")
+            raise
+        with session_scope(self.engine) as session:
+            job_log.finished(session, name=name, now=self.clock())
 

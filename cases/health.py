@@ -8,7 +8,7 @@ any, for a monitoring system to call.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,17 +17,31 @@ from sqlmodel import Session
 
 from cases.clock import as_utc
 from cases.leader import DEFAULT_LOCK
-from cases.models import InboxUpdate, OutboxMessage, Person, SchedulerLock, Status, Ticket
+from cases.models import InboxUpdate, JobRun, OutboxMessage, Person, SchedulerLock, Status, Ticket
 
 INBOX = InboxUpdate.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 T = Ticket.__table__  # type: ignore[attr-defined]
 P = Person.__table__  # type: ignore[attr-defined]
 L = SchedulerLock.__table__  # type: ignore[attr-defined]
+J = JobRun.__table__  # type: ignore[attr-defined]
 
 STUCK_AFTER = timedelta(minutes=5)
 """Work waiting longer than this (an update not handled, a due message not sent) is a problem."""
 RECENT = timedelta(days=1)
+
+
+@dataclass
+class JobState:
+    """A periodic job's last run; ages in seconds."""
+
+    name: str
+    interval_seconds: float
+    last_started_age: float
+    last_ok_age: float | None
+    last_error: str | None  # set when the last run failed
+    runs: int
+    failures: int
 
 
 @dataclass
@@ -47,6 +61,7 @@ class Health:
     open_tickets: int
     overdue_tickets: int
     held_tickets: int
+    jobs: list[JobState] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -85,6 +100,9 @@ def check_health(session: Session, *, now: datetime) -> Health:
         open_tickets=_count(session, T, active),
         overdue_tickets=_count(session, T, active, T.c.paused_at.is_(None), T.c.resolve_by < now),
         held_tickets=_count(session, T, T.c.held.is_(True), T.c.status.in_((Status.OPEN, Status.DRAFT))),
+        jobs=[JobState(row.name, row.interval_seconds, _age(now, row.last_started_at) or 0.0,
+                       _age(now, row.last_ok_at), row.last_error, row.runs, row.failures)
+              for row in session.execute(select(J).order_by(J.c.name))],
     )
 
 
@@ -103,6 +121,15 @@ def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER) -> list[st
     if health.outbox_oldest_due_age is not None and health.outbox_oldest_due_age > limit:
         found.append(f"{health.outbox_waiting} messages wait to be sent, the oldest due for "
                      f"{health.outbox_oldest_due_age:.0f} s (Telegram unreachable or rate-limited?)")
+    leader_alive = health.leader_expires_in is not None and health.leader_expires_in >= 0
+    for job in health.jobs:
+        if job.last_error is not None:
+            found.append(f"the last {job.name} run failed: {job.last_error}")
+        late = max(3 * job.interval_seconds, limit)
+        since_ok = job.last_ok_age if job.last_ok_age is not None else job.last_started_age
+        if leader_alive and job.last_error is None and since_ok > late:
+            found.append(f"{job.name} has not completed for {since_ok:.0f} s (it runs every "
+                         f"{job.interval_seconds:.0f} s)")
     if health.inbox_given_up_recently:
         found.append(f"{health.inbox_given_up_recently} updates were given up on in the last day "
                      "(see the logs; the residents were told)")

@@ -235,6 +235,22 @@ class SchedulerLock(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class JobRun(SQLModel, table=True):
+    """The last run of each periodic job (sweep, retention), for ``gridbot status``."""
+
+    __tablename__ = "job_run"
+
+    name: str = Field(primary_key=True)
+    interval_seconds: float
+    holder: str
+    last_started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_finished_at: datetime | None = _ts()
+    last_ok_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    runs: int = 0
+    failures: int = 0
+
+
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
@@ -243,6 +259,7 @@ __all__ = [
     "GroupBinding",
     "InboxUpdate",
     "Invite",
+    "JobRun",
     "OutboxMessage",
     "Person",
     "Role",

@@ -41,6 +41,10 @@ def render(health: Health, database: str) -> list[str]:
         f"tickets:  {health.open_tickets} open, {health.overdue_tickets} overdue, "
         f"{health.held_tickets} held for review",
     ]
+    lines += [f"job {job.name}: last ok {_age(job.last_ok_age)} ago, runs every {_age(job.interval_seconds)}; "
+              f"{job.runs} runs, {job.failures} failed" + (f"; last run FAILED: {job.last_error}"
+                                                            if job.last_error else "")
+              for job in health.jobs]
     found = problems(health)
     lines += [f"PROBLEM: {p}" for p in found] if found else ["all well"]
     return lines

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from cases import inbox, leader, outbox
+from cases import inbox, job_log, leader, outbox
 from cases.clock import utcnow
 from cases.db import make_engine, session_scope, upgrade
 from cases.health import check_health, problems
@@ -94,3 +94,31 @@ def test_status_command_and_its_check(tmp_path: Path, monkeypatch: pytest.Monkey
     assert healthy.stdout.splitlines()[-1] == "all well"
     figures = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert figures["leader"] == "host:2:def" and figures["problems"] == [] and figures["open_tickets"] == 0
+
+
+def test_a_job_that_fails_or_stops_running_is_a_problem(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        assert leader.try_acquire(s, holder="host:1:abc", ttl=30, now=NOW)
+        job_log.started(s, name="sweep", interval=60, holder="host:1:abc", now=NOW - timedelta(minutes=30))
+        job_log.finished(s, name="sweep", now=NOW - timedelta(minutes=30))
+        job_log.started(s, name="retention", interval=3600, holder="host:1:abc", now=NOW - timedelta(minutes=5))
+        job_log.finished(s, name="retention", now=NOW - timedelta(minutes=5), error="OperationalError: disk full")
+    with Session(engine) as s:
+        health = check_health(s, now=NOW)
+    assert [(j.name, j.runs, j.failures, j.last_ok_age) for j in health.jobs] == [
+        ("retention", 1, 1, None), ("sweep", 1, 0, 1800.0)]
+    assert problems(health) == [
+        "the last retention run failed: OperationalError: disk full",
+        "sweep has not completed for 1800 s (it runs every 60 s)",
+    ]
+    lines = status_cmd.render(health, "sqlite:///x.db")
+    assert "job sweep: last ok 30 min ago, runs every 60 s; 1 runs, 0 failed" in lines
+    assert any(line.startswith("job retention:") and "last run FAILED: OperationalError: disk full" in line
+               for line in lines)
+    with session_scope(engine) as s:  # the next sweep succeeds: all well again
+        job_log.started(s, name="sweep", interval=60, holder="host:1:abc", now=NOW)
+        job_log.finished(s, name="sweep", now=NOW)
+        job_log.started(s, name="retention", interval=3600, holder="host:1:abc", now=NOW)
+        job_log.finished(s, name="retention", now=NOW)
+    with Session(engine) as s:
+        assert problems(check_health(s, now=NOW)) == []

@@ -18,7 +18,7 @@ from bot.receiver import store_batch
 from bot.runtime import Job, Runtime
 from bot.sending import queue_message
 from cases.db import session_scope
-from cases.models import InboxUpdate
+from cases.models import InboxUpdate, JobRun
 from cases.settings import Settings
 from emulator import BotApiEmulator
 
@@ -102,6 +102,31 @@ async def test_polling_round_trip_replays_stored_updates_and_runs_jobs(emu: BotA
     assert sorted(handler.calls) == ["from before the crash", "hello"], "each update handled once"
     assert all(row.processed_at is not None for row in inbox(engine))
     assert emu.duplicate_sends() == [] and emu.pending_updates() == []
+
+
+async def test_job_runs_are_recorded_for_the_status_command(emu: BotApiEmulator, engine: Engine) -> None:
+    def fine(engine: Engine, now: datetime) -> None:
+        pass
+
+    def broken(engine: Engine, now: datetime) -> None:
+        raise RuntimeError("the rules file vanished")
+
+    rt = runtime(emu, engine, Echo(), [("fine", 0.05, fine), ("broken", 0.05, broken)], name="p1")
+    await rt.start()
+    try:
+        def recorded() -> dict[str, JobRun]:
+            with Session(engine) as s:
+                return {row.name: row for row in s.exec(select(JobRun))}
+
+        await emu.wait_for(lambda: all(r.runs >= 2 for r in recorded().values()) and len(recorded()) == 2,
+                           timeout=20)
+    finally:
+        await rt.stop()
+    runs = recorded()
+    assert runs["fine"].last_ok_at is not None and runs["fine"].last_error is None and runs["fine"].failures == 0
+    assert runs["broken"].last_ok_at is None and runs["broken"].failures >= 2
+    assert runs["broken"].last_error == "RuntimeError: the rules file vanished"
+    assert runs["fine"].holder == "p1" and runs["fine"].interval_seconds == 0.05
 
 
 async def test_stop_finishes_the_transaction_under_way(emu: BotApiEmulator, engine: Engine) -> None:
