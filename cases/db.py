@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -130,6 +130,16 @@ def insert_if_new(session: Session, prepared: dict[str, Insert], table: Table, v
     except IntegrityError:
         return False
     return True
+
+
+def rowcount(result: object) -> int:
+    """How many rows an UPDATE or DELETE touched (0 for a result that does not say)."""
+    return result.rowcount if isinstance(result, CursorResult) else 0
+
+
+def count_rows(session: Session, table: Any, *conditions: ColumnElement[bool]) -> int:
+    """``SELECT count(*) FROM table WHERE conditions``."""
+    return int(session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one())
 
 
 def alembic_config(url: str | None = None) -> Config:

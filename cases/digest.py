@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from cases.clock import as_utc
-from cases.db import insert_if_new, insert_ignoring, read_scope, session_scope
+from cases.db import count_rows, insert_if_new, insert_ignoring, read_scope, session_scope
 from cases.models import DigestLog, Person, Role, RoleAssignment, Status
 from cases.models import Ticket as TicketModel
 from cases.notify import Notice, Notifier
@@ -195,7 +195,7 @@ def _median(session: Session, expr: Any, condition: ColumnElement[bool]) -> floa
             select(func.percentile_cont(0.5).within_group(expr)).select_from(T).where(condition)
         ).scalar()
         return float(value) if value is not None else None
-    n = session.execute(select(func.count()).select_from(T).where(condition)).scalar_one()
+    n = count_rows(session, T, condition)
     if not n:
         return None
     middle = session.execute(

@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlmodel import Session
 
 from cases.clock import as_utc
+from cases.db import count_rows
 from cases.leader import DEFAULT_LOCK
 from cases.models import InboxUpdate, JobRun, OutboxMessage, Person, SchedulerLock, Status, Ticket
 
@@ -72,10 +73,6 @@ def _age(now: datetime, moment: datetime | None) -> float | None:
     return None if moment is None else round((now - as_utc(moment)).total_seconds(), 1)
 
 
-def _count(session: Session, table: Any, *conditions: ColumnElement[bool]) -> int:
-    return int(session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one())
-
-
 def check_health(session: Session, *, now: datetime) -> Health:
     """Read the figures (a handful of indexed counts; only reads)."""
     now = as_utc(now)
@@ -87,19 +84,20 @@ def check_health(session: Session, *, now: datetime) -> Health:
         now=now,
         leader=lease.holder if lease else None,
         leader_expires_in=round((as_utc(lease.expires_at) - now).total_seconds(), 1) if lease else None,
-        inbox_waiting=_count(session, INBOX, inbox_pending),
+        inbox_waiting=count_rows(session, INBOX, inbox_pending),
         inbox_oldest_age=_age(now, session.execute(
             select(func.min(INBOX.c.received_at)).where(inbox_pending)).scalar()),
-        inbox_given_up_recently=_count(session, INBOX, INBOX.c.error.is_not(None),
+        inbox_given_up_recently=count_rows(session, INBOX, INBOX.c.error.is_not(None),
                                        INBOX.c.processed_at >= now - RECENT),
-        outbox_waiting=_count(session, OUTBOX, outbox_pending),
+        outbox_waiting=count_rows(session, OUTBOX, outbox_pending),
         outbox_oldest_due_age=_age(now, session.execute(
             select(func.min(OUTBOX.c.not_before)).where(outbox_pending, OUTBOX.c.not_before <= now)).scalar()),
-        outbox_failed_recently=_count(session, OUTBOX, OUTBOX.c.sent_at.is_(None), OUTBOX.c.failed_at >= now - RECENT),
-        unreachable_people=_count(session, P, P.c.unreachable.is_(True)),
-        open_tickets=_count(session, T, active),
-        overdue_tickets=_count(session, T, active, T.c.paused_at.is_(None), T.c.resolve_by < now),
-        held_tickets=_count(session, T, T.c.held.is_(True), T.c.status.in_((Status.OPEN, Status.DRAFT))),
+        outbox_failed_recently=count_rows(session, OUTBOX, OUTBOX.c.sent_at.is_(None),
+                                          OUTBOX.c.failed_at >= now - RECENT),
+        unreachable_people=count_rows(session, P, P.c.unreachable.is_(True)),
+        open_tickets=count_rows(session, T, active),
+        overdue_tickets=count_rows(session, T, active, T.c.paused_at.is_(None), T.c.resolve_by < now),
+        held_tickets=count_rows(session, T, T.c.held.is_(True), T.c.status.in_((Status.OPEN, Status.DRAFT))),
         jobs=[JobState(row.name, row.interval_seconds, _age(now, row.last_started_at) or 0.0,
                        _age(now, row.last_ok_at), row.last_error, row.runs, row.failures)
               for row in session.execute(select(J).order_by(J.c.name))],

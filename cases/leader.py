@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, delete, update
+from sqlalchemy import delete, update
 from sqlmodel import Session
 
 from cases.clock import as_utc
-from cases.db import insert_if_new, insert_ignoring
+from cases.db import insert_if_new, insert_ignoring, rowcount
 from cases.models import SchedulerLock
 
 DEFAULT_LOCK = "leader"
@@ -25,10 +25,6 @@ _FIRST_LEASE = insert_ignoring(_LOCKS, conflict=["name"], returning=_LOCKS.c.nam
 
 def _ttl(ttl: timedelta | float) -> timedelta:
     return ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
-
-
-def _rowcount(result: object) -> int:
-    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def try_acquire(session: Session, *, name: str = DEFAULT_LOCK, holder: str, ttl: timedelta | float,
@@ -42,7 +38,7 @@ def try_acquire(session: Session, *, name: str = DEFAULT_LOCK, holder: str, ttl:
         .where((_LOCKS.c.holder == holder) | (_LOCKS.c.expires_at <= now))
         .values(holder=holder, expires_at=expires)
     )
-    if _rowcount(taken) == 1:
+    if rowcount(taken) == 1:
         return True
     return insert_if_new(session, _FIRST_LEASE, _LOCKS, {"name": name, "holder": holder, "expires_at": expires})
 
@@ -56,13 +52,13 @@ def renew(session: Session, *, name: str = DEFAULT_LOCK, holder: str, ttl: timed
         .where(_LOCKS.c.name == name, _LOCKS.c.holder == holder, _LOCKS.c.expires_at > now)
         .values(expires_at=now + _ttl(ttl))
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def release(session: Session, *, name: str = DEFAULT_LOCK, holder: str) -> bool:
     """Give the lease up so another process can take it at once; False if we did not hold it."""
     result = session.execute(delete(_LOCKS).where(_LOCKS.c.name == name, _LOCKS.c.holder == holder))
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def current_holder(session: Session, *, name: str = DEFAULT_LOCK, now: datetime) -> str | None:

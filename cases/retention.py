@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, Engine, and_, delete, exists, select
 from sqlmodel import Session
 
 from cases.clock import as_utc
-from cases.db import read_scope, session_scope
+from cases.db import count_rows, read_scope, rowcount, session_scope
 from cases.models import InboxUpdate, OutboxMessage, Status, Ticket
 
 INBOX = InboxUpdate.__table__  # type: ignore[attr-defined]
@@ -62,10 +62,10 @@ def prune_batch(session: Session, *, cutoff: datetime, batch: int = BATCH) -> Pr
     """Delete at most ``batch`` inbox updates and ``batch`` outbox rows per kind older than ``cutoff``."""
     pruned = Pruned()
     inbox_ids = select(INBOX.c.update_id).where(_old_inbox(cutoff)).limit(batch)
-    pruned.inbox = session.execute(delete(INBOX).where(INBOX.c.update_id.in_(inbox_ids))).rowcount  # type: ignore[attr-defined]
+    pruned.inbox = rowcount(session.execute(delete(INBOX).where(INBOX.c.update_id.in_(inbox_ids))))
     for finished in _old_outbox(cutoff):
         outbox_ids = select(OUTBOX.c.id).where(finished, ~_ticket_going()).limit(batch)
-        pruned.outbox += session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(outbox_ids))).rowcount  # type: ignore[attr-defined]
+        pruned.outbox += rowcount(session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(outbox_ids))))
     return pruned
 
 
@@ -91,7 +91,6 @@ def count_prunable(engine: Engine, *, now: datetime, keep: timedelta) -> Pruned:
     """How many rows :func:`prune` would delete now (only reads)."""
     cutoff = as_utc(now) - keep
     with read_scope(engine) as session:
-        inbox = session.execute(select(func.count()).select_from(INBOX).where(_old_inbox(cutoff))).scalar_one()
-        outbox = sum(session.execute(select(func.count()).select_from(OUTBOX).where(finished, ~_ticket_going()))
-                     .scalar_one() for finished in _old_outbox(cutoff))
+        inbox = count_rows(session, INBOX, _old_inbox(cutoff))
+        outbox = sum(count_rows(session, OUTBOX, finished, ~_ticket_going()) for finished in _old_outbox(cutoff))
     return Pruned(inbox=inbox, outbox=outbox)
