@@ -433,9 +433,15 @@ def build_digests(session: Session, *, rules: Rules, due: Sequence[DigestSent], 
     """One digest per area that ``due`` names (only reads: the heavy queries, run outside the write lock)."""
     built: dict[str, Digest] = {}
     for item in due:
-        if item.area not in built:
-            built[item.area] = build_digest(session, rules=rules, area=item.area, day=item.report_day, now=now)
+        _digest_for(session, rules, item, now, built)
     return built
+
+
+def _digest_for(session: Session, rules: Rules, item: DigestSent, now: datetime, built: dict[str, Digest]) -> Digest:
+    """The digest of ``item``'s area from ``built``, built (and kept there) when missing."""
+    if item.area not in built:
+        built[item.area] = build_digest(session, rules=rules, area=item.area, day=item.report_day, now=now)
+    return built[item.area]
 
 
 def deliver_digests(
@@ -449,9 +455,7 @@ def deliver_digests(
     for item in due:
         if not _claim_log(session, item.person_id, item.day, item.area, now):
             continue
-        if item.area not in built:
-            built[item.area] = build_digest(session, rules=rules, area=item.area, day=item.report_day, now=now)
-        digest = built[item.area]
+        digest = _digest_for(session, rules, item, now, built)
         person = session.get(Person, item.person_id)
         if person is not None:
             data = {"area": item.area, "day": item.report_day.isoformat(), "sent_for": item.day.isoformat(),
