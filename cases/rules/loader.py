@@ -294,8 +294,8 @@ class _Loader:
         errors = exc.errors()
         unions: dict[Loc, list[tuple[_Spot, ErrorDetails]]] = {}
         for error in errors:
-            cause = (error.get("ctx") or {}).get("error")
-            if isinstance(cause, RulesCrossReferenceError):
+            cause = _cross_reference_cause(error)
+            if cause is not None:
                 for path, message in cause.errors:
                     spot = self._locate_loc((*error["loc"], *path))
                     self._add(spot, message)
@@ -324,7 +324,7 @@ class _Loader:
         """Values failed validation, so the schema's cross-reference check never ran: run it on the raw
         data with those values blanked out, so one run reports every problem (not one kind per fix)."""
         errors = exc.errors()
-        if any(isinstance((e.get("ctx") or {}).get("error"), RulesCrossReferenceError) for e in errors):
+        if any(_cross_reference_cause(e) is not None for e in errors):
             return  # the values were valid and the check ran
         blanked = copy.deepcopy(data)
         for error in errors:
@@ -437,6 +437,12 @@ class _Loader:
         target = key_node if key_node is not None and not isinstance(node, ScalarNode) else node
         line, col = _position(target)
         return _Spot(source, path, line, col, rest, node, key_node, skipped_at, deeper)
+
+
+def _cross_reference_cause(error: ErrorDetails) -> RulesCrossReferenceError | None:
+    """The schema's cross-reference check behind a pydantic error, if that is what raised it."""
+    cause = (error.get("ctx") or {}).get("error")
+    return cause if isinstance(cause, RulesCrossReferenceError) else None
 
 
 def _blank(data: Any, loc: Loc) -> None:
