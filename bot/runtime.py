@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 JobFn = Callable[[Engine, datetime], object]
 """A periodic job: it opens its own transactions on the engine (keeping each write short)."""
 Job = tuple[str, float, JobFn]
-"""A periodic job: (name, every N seconds, callable(session, now)) run in its own transaction."""
+"""A periodic job: (name, every N seconds, callable(engine, now)); its runs are noted in ``job_run``."""
 
 
 def holder_is_dead(holder: str) -> bool:
@@ -294,4 +294,3 @@ class Runtime:
             raise
         with session_scope(self.engine) as session:
             job_log.finished(session, name=name, now=self.clock())
-
