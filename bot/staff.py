@@ -61,15 +61,20 @@ def _scopes(session: Session, person: Person) -> list[RoleAssignment]:
     return authz.roles_of(session, person.id)
 
 
+def _in_scopes(session: Session, ctx: BotContext, scopes: list[RoleAssignment], **filters: Any) -> dict[int, Ticket]:
+    """The tickets of every area and team in ``scopes`` (``filters`` as for ``list_tickets``), by number."""
+    found: dict[int, Ticket] = {}
+    for assignment in scopes:
+        for ticket in svc.list_tickets(session, rules=ctx.rules, scope=assignment.scope, **filters):
+            assert ticket.id is not None
+            found[ticket.id] = ticket
+    return found
+
+
 def cmd_queue(session: Session, ctx: BotContext, person: Person, chat_id: int, *, now: datetime) -> None:
     """Open tickets in the person's areas and teams, oldest first."""
     lang = person.language
-    found: dict[int, Ticket] = {}
-    for assignment in _scopes(session, person):
-        for ticket in svc.list_tickets(session, rules=ctx.rules, status="open", scope=assignment.scope,
-                                       limit=LIST_LIMIT):
-            assert ticket.id is not None
-            found[ticket.id] = ticket
+    found = _in_scopes(session, ctx, _scopes(session, person), status="open", limit=LIST_LIMIT)
     if not found:
         say(session, chat_id, lang, "queue_empty", now=now)
         return
@@ -94,12 +99,7 @@ def cmd_find(session: Session, ctx: BotContext, person: Person, chat_id: int, ar
     if not words:
         say(session, chat_id, lang, "usage", now=now, usage="/find 金鹗小区 5栋")
         return
-    found: dict[int, Ticket] = {}
-    for assignment in scopes:
-        for ticket in svc.list_tickets(session, rules=ctx.rules, scope=assignment.scope, words=words,
-                                       limit=LIST_LIMIT, newest_first=True):
-            assert ticket.id is not None
-            found[ticket.id] = ticket
+    found = _in_scopes(session, ctx, scopes, words=words, limit=LIST_LIMIT, newest_first=True)
     if not found:
         say(session, chat_id, lang, "find_empty", now=now, words=" ".join(words))
         return
@@ -180,13 +180,10 @@ def cmd_ticket(session: Session, ctx: BotContext, person: Person, chat_id: int, 
 def cmd_overdue(session: Session, ctx: BotContext, person: Person, chat_id: int, *, now: datetime) -> None:
     """Overdue tickets in the person's areas, oldest deadline first."""
     lang = person.language
-    found: dict[int, Ticket] = {}
-    for assignment in _scopes(session, person):
-        for status in ("open", "claimed"):
-            for ticket in svc.list_tickets(session, rules=ctx.rules, status=status, scope=assignment.scope,
-                                           limit=500):
-                if ticket.resolve_by is not None and as_utc(ticket.resolve_by) < now and ticket.id is not None:
-                    found[ticket.id] = ticket
+    scopes = _scopes(session, person)
+    found = {number: ticket for status in ("open", "claimed")
+             for number, ticket in _in_scopes(session, ctx, scopes, status=status, limit=500).items()
+             if ticket.resolve_by is not None and as_utc(ticket.resolve_by) < now}
     if not found:
         say(session, chat_id, lang, "overdue_empty", now=now)
         return
