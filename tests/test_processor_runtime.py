@@ -118,8 +118,12 @@ async def test_job_runs_are_recorded_for_the_status_command(emu: BotApiEmulator,
             with Session(engine) as s:
                 return {row.name: row for row in s.exec(select(JobRun))}
 
-        await emu.wait_for(lambda: all(r.runs >= 2 for r in recorded().values()) and len(recorded()) == 2,
-                           timeout=20)
+        def both_ran_twice() -> bool:
+            runs = recorded()  # one snapshot: two reads could see a row appear in between
+            return ("fine" in runs and runs["fine"].last_ok_at is not None and runs["fine"].runs >= 2
+                    and "broken" in runs and runs["broken"].failures >= 2)
+
+        await emu.wait_for(both_ran_twice, timeout=20)
     finally:
         await rt.stop()
     runs = recorded()
