@@ -23,6 +23,16 @@ from benchmarks.drivers import Driver, ProcessDriver, ThreadDriver, wait_until
 
 TOKEN = "5000:echo-baseline"
 FIRST_USER = 500_000
+FIRST_WATCHER, WATCHERS = 590_000, 12  # chats that get the copy when the echo bot answers twice
+
+
+async def _echo_and_copy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Echo, then copy the text to a watcher chat: the two messages Gridbot sends per report (the
+    resident's acknowledgement and the worker's notification), with no database and no logic."""
+    message = update.message
+    if message is not None and message.text is not None:
+        await asyncio.gather(message.reply_text(message.text),  # side by side, as Gridbot's outbox sends
+                             context.bot.send_message(FIRST_WATCHER + message.chat_id % WATCHERS, message.text))
 
 
 async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -44,11 +54,16 @@ async def echo_baseline(
     concurrent_updates: bool = False,
     rate: float | None = None,
     deadline: float = 300,
+    replies: int = 1,
 ) -> dict[str, Any]:
     """Run the echo bot against ``emu`` (already started) and measure it; see the module docstring.
 
     ``rate`` paces injection (messages per second); by default everything is injected at once.
+    ``replies=2`` also copies each message to a watcher chat, and the message counts as handled when
+    both have reached the emulator.
     """
+    if replies not in (1, 2):
+        raise ValueError("the echo bot answers once or twice")
     app = (
         Application.builder()
         .token(emu.token)
@@ -57,35 +72,43 @@ async def echo_baseline(
         .concurrent_updates(concurrent_updates)
         .build()
     )
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo if replies == 1 else _echo_and_copy))
     tag = f"echo-{time.monotonic_ns()}-"
     for user in range(FIRST_USER, FIRST_USER + n_users):
         emu.add_user(user, f"user{user}", language_code="en")
+    if replies == 2:
+        for watcher in range(FIRST_WATCHER, FIRST_WATCHER + WATCHERS):
+            emu.add_user(watcher, f"watcher{watcher}", language_code="en", started=True)
     async with app:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0, timeout=10)
         injected: dict[str, float] = {}
-        target = emu.sent_count() + n_messages
-        started = time.monotonic()
+        target = emu.sent_count() + replies * n_messages
+        started, cpu_started = time.monotonic(), time.process_time()
         messages = [(FIRST_USER + i % n_users, f"{tag}{i}") for i in range(n_messages)]
         for (_, text), (_, _, mono) in zip(messages, await emu.inject(messages, rate), strict=True):
             injected[text] = mono
 
         await wait_until(lambda: emu.sent_count() >= target, deadline)
-        arrivals = {a.text: a.mono for a in emu.arrivals() if a.text.startswith(tag)}
+        cpu_seconds = time.process_time() - cpu_started
+        arrivals: dict[str, float] = {}
+        for arrival in emu.arrivals():  # the last of a message's answers
+            if arrival.text.startswith(tag):
+                arrivals[arrival.text] = max(arrival.mono, arrivals.get(arrival.text, 0.0))
         elapsed = max(arrivals.values()) - started
         await app.updater.stop()
         await app.stop()
     latencies = [(arrivals[t] - injected[t]) * 1000 for t in injected]
     return {
-        "bot": "ptb-echo",
+        "bot": "ptb-echo" if replies == 1 else "ptb-echo-and-copy",
         "messages": n_messages,
         "users": n_users,
         "concurrent_updates": concurrent_updates,
         "injection_rate": rate or "burst",
         "seconds": round(elapsed, 3),
         "throughput_msg_s": round(n_messages / elapsed, 1),
+        "cpu_ms_per_msg": round(cpu_seconds / n_messages * 1000, 3),
         "latency_p50_ms": round(_percentile(latencies, 0.50), 1),
         "latency_p99_ms": round(_percentile(latencies, 0.99), 1),
         "latency_max_ms": round(max(latencies), 1),

@@ -64,6 +64,8 @@ PLACES = {  # grid -> a place residents name (bundled rules)
 }
 PROBLEMS = ["楼道灯坏了，晚上一片漆黑", "门口的垃圾满了没人清运", "前面路面有个大坑", "楼下广场舞太吵了"]
 HANDLER_ONLY = "gridbot: handler only"
+ECHO = "ptb echo: echo sent"
+ECHO_TWICE = "ptb echo + copy: both sent"
 NEW_TICKET = re.compile(r"新工单 #(\d+)")
 ACK = re.compile(r"工单号 #(\d+)")
 
@@ -77,6 +79,7 @@ class Row:
     seconds: float
     p50_ms: float
     p99_ms: float
+    cpu_ms: float = 0.0  # CPU time of the bot's process per message (emulators in their own processes)
 
     @property
     def throughput(self) -> float:
@@ -90,13 +93,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _row(name: str, started: float, injected: dict[Any, float], arrived: dict[Any, float]) -> Row:
+def _row(name: str, started: float, injected: dict[Any, float], arrived: dict[Any, float], cpu_ms: float) -> Row:
     missing = set(injected) - set(arrived)
     if missing:
         raise RuntimeError(f"{name}: {len(missing)} of {len(injected)} messages never arrived")
     latencies = [(arrived[k] - injected[k]) * 1000 for k in injected]
     return Row(name, len(injected), max(arrived.values()) - started,
-               percentile(latencies, 0.5), percentile(latencies, 0.99))
+               percentile(latencies, 0.5), percentile(latencies, 0.99), cpu_ms)
 
 
 class CommitClock:
@@ -180,7 +183,7 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
         await app.runtime.start()
         try:
             # Like the echo baseline: inject as soon as the bot is polling (the updates queue meanwhile).
-            started = time.monotonic()
+            started, cpu_started = time.monotonic(), time.process_time()
             injected = {(chat, message): mono for chat, message, mono in await emu.inject(messages, rate)}
             notices: dict[tuple[int, int], float] = {}
             acks: dict[tuple[int, int], float] = {}
@@ -199,13 +202,14 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
                 return len(notices) >= n_messages and len(acks) >= n_messages
 
             await wait_until(all_arrived, deadline, poll=0.05)
+            cpu_ms = (time.process_time() - cpu_started) / n_messages * 1000
         finally:
             await app.runtime.stop()
             app.engine.dispose()
         committed = dict(clock.committed)
-    return [_row("gridbot: ticket committed", started, injected, committed),
-            _row("gridbot: worker notified", started, injected, notices),
-            _row("gridbot: resident answered", started, injected, acks)]
+    return [_row("gridbot: ticket committed", started, injected, committed, cpu_ms),
+            _row("gridbot: worker notified", started, injected, notices, cpu_ms),
+            _row("gridbot: resident answered", started, injected, acks, cpu_ms)]
 
 
 def _update(i: int, user: int, text: str) -> dict[str, Any]:
@@ -227,13 +231,14 @@ def handler_only(db_dir: Path, n_messages: int, n_users: int) -> Row:
     store_batch(app.engine, payloads)
     processor = InboxProcessor(app.engine, app.runtime.bot, functools.partial(handle_update, ctx=app.ctx),
                                concurrency=1, batch=n_messages)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     done = asyncio.run(processor.process_pending())
-    seconds = time.monotonic() - started
+    seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
     app.engine.dispose()
     if done != n_messages:
         raise RuntimeError(f"handler only: {done} of {n_messages} updates handled")
-    return Row(HANDLER_ONLY, n_messages, seconds, seconds / n_messages * 1000, seconds / n_messages * 1000)
+    per_report = seconds / n_messages * 1000
+    return Row(HANDLER_ONLY, n_messages, seconds, per_report, per_report, cpu_seconds / n_messages * 1000)
 
 
 def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadline: float = 600,
@@ -242,8 +247,12 @@ def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadlin
     driver: type[ThreadDriver] | type[ProcessDriver] = ThreadDriver if in_process else ProcessDriver
     with driver(ECHO_TOKEN) as echo_emu:
         echo = asyncio.run(echo_baseline(echo_emu, n_messages, n_users, deadline=deadline, rate=rate))
-    rows = [Row("ptb echo: echo sent", n_messages, float(echo["seconds"]),
-                float(echo["latency_p50_ms"]), float(echo["latency_p99_ms"]))]
+    with driver(ECHO_TOKEN) as echo_emu:
+        twice = asyncio.run(echo_baseline(echo_emu, n_messages, n_users, deadline=deadline, rate=rate, replies=2))
+    rows = [Row(ECHO, n_messages, float(echo["seconds"]), float(echo["latency_p50_ms"]),
+                float(echo["latency_p99_ms"]), float(echo["cpu_ms_per_msg"])),
+            Row(ECHO_TWICE, n_messages, float(twice["seconds"]), float(twice["latency_p50_ms"]),
+                float(twice["latency_p99_ms"]), float(twice["cpu_ms_per_msg"]))]
     with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, driver(TOKEN) as emu:
         rows += asyncio.run(_gridbot(emu, Path(tmp), n_messages, n_users, telegram_limits=telegram_limits,
                                      deadline=deadline, rate=rate))
@@ -263,13 +272,14 @@ def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limit
              "emulators: " + ("threads of this process (they share its GIL)" if in_process
                               else "one process per bot (python -m emulator), as Telegram is another machine"),
              "",
-             f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8}"]
+             f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8} {'cpu ms/msg':>11}"]
     echo = rows[0].throughput
     for row in rows:
         if row.name == HANDLER_ONLY:
             continue
         ratio = row.throughput / echo if echo else 0.0
-        lines.append(f"{row.name:<28} {row.throughput:>9.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {ratio:>8.2f}")
+        lines.append(f"{row.name:<28} {row.throughput:>9.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {ratio:>8.2f} "
+                     f"{row.cpu_ms:>11.2f}")
     committed = next(r for r in rows if r.name == "gridbot: ticket committed")
     if rate:
         lines += ["", f"paced run: both bots get {rate:g} msg/s; compare the latencies (the throughput target is "
@@ -277,10 +287,19 @@ def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limit
     else:
         target = "met" if committed.throughput >= echo / 2 else "NOT met"
         lines += ["", f"target gridbot >= 0.5 x echo throughput (ticket committed): {target}"]
+    twice = next((r for r in rows if r.name == ECHO_TWICE), None)
+    if twice is not None and echo:
+        lines.append(f"a report needs two messages sent (acknowledgement, worker's notice): the echo bot copying each "
+                     f"message to a second chat, with no database, reaches {twice.throughput / echo:.2f} x echo")
     alone = next((r for r in rows if r.name == HANDLER_ONLY), None)
     if alone is not None:
         lines.append(f"the same reports handled from the inbox with no network (one core, the ceiling): "
-                     f"{alone.throughput:.1f} msg/s, {alone.p50_ms:.2f} ms per report")
+                     f"{alone.throughput:.1f} msg/s, {alone.p50_ms:.2f} ms per report ({alone.cpu_ms:.2f} ms CPU)")
+    if alone is not None and twice is not None and echo and not rate:
+        budget = 2000 / echo  # ms per report at half the echo bot's rate
+        lines.append(f"budget at 0.5 x echo: {budget:.2f} ms per report; sending two messages takes "
+                     f"{twice.cpu_ms:.2f} ms CPU, leaving {budget - twice.cpu_ms:.2f} ms for the inbox, the "
+                     f"transaction and the routing, which take {alone.cpu_ms:.2f} ms CPU")
     return "\n".join(lines)
 
 

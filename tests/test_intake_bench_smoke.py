@@ -12,7 +12,8 @@ import pytest
 from benchmarks.intake_bench import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
-ROW = re.compile(r"^(?P<name>.+?)\s+(?P<rate>\d+\.\d)\s+(?P<p50>\d+\.\d)\s+(?P<p99>\d+\.\d)\s+(?P<ratio>\d+\.\d\d)$")
+ROW = re.compile(r"^(?P<name>.+?)\s+(?P<rate>\d+\.\d)\s+(?P<p50>\d+\.\d)\s+(?P<p99>\d+\.\d)\s+"
+                 r"(?P<ratio>\d+\.\d\d)\s+(?P<cpu>\d+\.\d\d)$")
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -29,12 +30,15 @@ def test_benchmark_prints_the_side_by_side_table() -> None:
     ).stdout
     assert "20 messages from 10 residents" in out
     rows = {m["name"].strip(): m for m in map(ROW.match, out.splitlines()) if m}
-    assert set(rows) == {"ptb echo: echo sent", "gridbot: ticket committed", "gridbot: worker notified",
-                         "gridbot: resident answered"}, out
+    assert set(rows) == {"ptb echo: echo sent", "ptb echo + copy: both sent", "gridbot: ticket committed",
+                         "gridbot: worker notified", "gridbot: resident answered"}, out
     for row in rows.values():
-        assert float(row["rate"]) > 0 and float(row["ratio"]) > 0
+        assert float(row["rate"]) > 0 and float(row["ratio"]) > 0 and float(row["cpu"]) > 0
         assert 0 <= float(row["p50"]) <= float(row["p99"])
     assert float(rows["ptb echo: echo sent"]["ratio"]) == 1.0
     assert re.search(r"target gridbot >= 0\.5 x echo throughput \(ticket committed\): (met|NOT met)", out)
-    ceiling = re.search(r"with no network .*: (\d+\.\d) msg/s, (\d+\.\d\d) ms per report", out)
-    assert ceiling and float(ceiling[1]) > 0 and float(ceiling[2]) > 0, out
+    assert re.search(r"copying each message to a second chat, with no database, reaches \d+\.\d\d x echo", out)
+    ceiling = re.search(r"with no network .*: (\d+\.\d) msg/s, (\d+\.\d\d) ms per report \((\d+\.\d\d) ms CPU\)", out)
+    assert ceiling and float(ceiling[1]) > 0 and float(ceiling[2]) > 0 and float(ceiling[3]) > 0, out
+    assert re.search(r"budget at 0\.5 x echo: \d+\.\d\d ms per report; "
+                     r"sending two messages takes \d+\.\d\d ms CPU", out)
