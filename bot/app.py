@@ -18,6 +18,7 @@ from bot.notifier import TelegramNotifier
 from bot.runtime import Job, JobFn, Runtime
 from cases.clock import Clock, utcnow
 from cases.db import make_engine, upgrade
+from cases.holiday_calendar import check_calendar_at
 from cases.retention import prune
 from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
@@ -80,6 +81,9 @@ def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine 
     if migrate:
         upgrade(engine)
     rules = rules if rules is not None else load_rules(settings.rules)
+    calendar = check_calendar_at(rules, clock())
+    for line in calendar.problems + calendar.warnings:
+        log.warning("rules: %s", line)
     ctx = BotContext.create(rules, secret=settings.webhook_secret or settings.token)
     notifier = TelegramNotifier(ctx)
     jobs: list[Job] = [("sweep", settings.sweep_seconds, sweep_job(rules, notifier)),

@@ -40,6 +40,7 @@ from sqlmodel import Session
 
 from cases.clock import as_utc
 from cases.db import count_rows, insert_if_new, insert_ignoring, read_scope, session_scope
+from cases.holiday_calendar import missing_years
 from cases.models import DigestLog, Person, Role, RoleAssignment, Status
 from cases.models import Ticket as TicketModel
 from cases.notify import Notice, Notifier
@@ -125,6 +126,7 @@ class Digest:
     grids: list[GridRow] = field(default_factory=list)
     overdue_tickets: list[OverdueTicket] = field(default_factory=list)
     trend: list[TrendPoint] = field(default_factory=list)
+    holidays_missing: list[int] = field(default_factory=list)  # district digests: years the rules lack
 
     @property
     def all_clear(self) -> bool:
@@ -282,6 +284,8 @@ def build_digest(
     )
     digest.overdue_tickets = _overdue_list(session, where, overdue, now, max_listed)
     digest.trend = _trend(session, rules, where, day, start_30)
+    if digest.kind == "district":  # the district office keeps the rules file
+        digest.holidays_missing = missing_years(rules, day)
     return digest
 
 

@@ -24,6 +24,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "unlisted": "……另有 {count} 件未列出",
         "none": "—",
         "d": "天", "h": "小时", "m": "分",
+        "holidays": "⚠️ 规则文件尚未列出 {year} 年的法定节假日，按工作日计算的时限会把节假日算作工作日。"
+                    "请按国务院放假通知补充 working_hours.holidays。",
     },
     "en": {
         "title": "📋 {area} overdue digest · {day}",
@@ -40,6 +42,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "unlisted": "... and {count} more not listed",
         "none": "—",
         "d": "d", "h": "h", "m": "m",
+        "holidays": "⚠️ The rules file lists no public holidays for {year} yet, so limits in working days count "
+                    "them as working days. Add them to working_hours.holidays from the State Council's notice.",
     },
 }
 
@@ -91,8 +95,9 @@ def digest_lines(digest: Digest, rules: Rules, lang: str = "zh") -> list[str]:
                          claim=_duration(digest.median_claim_seconds, t),
                          resolve=_duration(digest.median_resolve_seconds, t)),
     ]
+    notes = [t["holidays"].format(year=year) for year in digest.holidays_missing]
     if digest.all_clear:
-        return [t["all_clear"].format(area=area, day=day), *figures]
+        return [t["all_clear"].format(area=area, day=day), *figures, *notes]
     lines = [f"{t['title'].format(area=area, day=day)} {STATUS_MARK[digest.status]}", *figures, "", t["grids"]]
     worst_first = sorted(digest.grids, key=lambda r: (("red", "amber", "green").index(r.status), -r.overdue))
     shown = [row for row in worst_first if row.status != "green"]
@@ -103,7 +108,7 @@ def digest_lines(digest: Digest, rules: Rules, lang: str = "zh") -> list[str]:
     lines += [_ticket_line(ticket, rules, lang, t) for ticket in digest.overdue_tickets]
     if digest.overdue > len(digest.overdue_tickets):
         lines.append(t["unlisted"].format(count=digest.overdue - len(digest.overdue_tickets)))
-    return lines
+    return [*lines, *(["", *notes] if notes else [])]
 
 
 def split_lines(lines: list[str], limit: int = CHUNK_LIMIT) -> list[str]:

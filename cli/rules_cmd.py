@@ -6,6 +6,8 @@ from collections import Counter
 
 import typer
 
+from cases.clock import utcnow
+from cases.holiday_calendar import check_calendar_at, summary_line
 from cases.rules.loader import RulesError, load_rules
 from cases.rules.schema import Rules
 from cli.common import settings
@@ -33,8 +35,11 @@ def check(
         typer.echo(f"{count} error{'s' if count != 1 else ''} in {target}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{target}: OK")
-    for line in summary(rules):
+    calendar = check_calendar_at(rules, utcnow())
+    for line in [*summary(rules), summary_line(calendar)]:
         typer.echo(f"  {line}")
+    for line in calendar.problems + calendar.warnings:
+        typer.echo(f"warning: {line}")
 
 
 def summary(rules: Rules) -> list[str]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import typer
 
 from cases.clock import utcnow
 from cases.db import read_scope
 from cases.health import Health, check_health, problems
+from cases.holiday_calendar import check_calendar_at
+from cases.rules.loader import RulesError, load_rules
 from cli.common import settings
 from cli.db_cmd import open_database, shown
 
@@ -23,7 +26,23 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def render(health: Health, database: str) -> list[str]:
+def rules_notes(path: str, now: datetime) -> tuple[list[str], list[str]]:
+    """Problems and warnings about the rules file: it must load (the bot's next start reads it), and its
+    holiday calendar must cover this year and, in the last month, the next."""
+    try:
+        rules = load_rules(path)
+    except RulesError as exc:
+        count = len(exc.issues)
+        return [f"the rules file {path} does not load ({count} error{'s' if count != 1 else ''}): the bot will "
+                f"not start again until it is fixed; run gridbot rules check"], []
+    except OSError as exc:
+        return [f"the rules file {path} cannot be read: {exc.strerror or exc}"], []
+    calendar = check_calendar_at(rules, now)
+    return calendar.problems, calendar.warnings
+
+
+def render(health: Health, database: str, *, extra_problems: list[str] | None = None,
+           warnings: list[str] | None = None) -> list[str]:
     """The status as lines of text."""
     if health.leader is None:
         leader = "none yet"
@@ -45,7 +64,8 @@ def render(health: Health, database: str) -> list[str]:
               f"{job.runs} runs, {job.failures} failed" + (f"; last run FAILED: {job.last_error}"
                                                             if job.last_error else "")
               for job in health.jobs]
-    found = problems(health)
+    found = problems(health) + (extra_problems or [])
+    lines += [f"WARNING: {w}" for w in warnings or []]
     lines += [f"PROBLEM: {p}" for p in found] if found else ["all well"]
     return lines
 
@@ -54,20 +74,25 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
     check: bool = typer.Option(False, "--check", help="exit 1 when there is a problem (for monitoring)"),
 ) -> None:
-    """Show whether the bot is running and keeping up: leader, waiting updates and messages, tickets."""
-    url = settings().database_url
+    """Show whether the bot is running and keeping up: leader, waiting updates and messages, tickets, and
+    whether the rules file still loads and its holiday calendar is current."""
+    config = settings()
+    url, now = config.database_url, utcnow()
     engine = open_database(url)
     try:
         with read_scope(engine) as session:
-            health = check_health(session, now=utcnow())
+            health = check_health(session, now=now)
     finally:
         engine.dispose()
+    rules_problems, rules_warnings = rules_notes(config.rules, now)
+    found = problems(health) + rules_problems
     if as_json:
-        typer.echo(json.dumps(health.to_dict(), ensure_ascii=False, indent=2))
+        figures = health.to_dict() | {"problems": found, "warnings": rules_warnings}
+        typer.echo(json.dumps(figures, ensure_ascii=False, indent=2))
     else:
-        for line in render(health, shown(url)):
+        for line in render(health, shown(url), extra_problems=rules_problems, warnings=rules_warnings):
             typer.echo(line)
-    if check and problems(health):
+    if check and found:
         raise typer.Exit(1)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import typer
@@ -20,6 +21,7 @@ from cases.models import Person, Ticket
 from cli import status_cmd
 
 NOW = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+SAMPLE_RULES = Path(__file__).resolve().parent.parent / "routing_rules.yaml"
 
 
 def _update(uid: int, chat: int) -> dict[str, object]:
@@ -75,6 +77,7 @@ def test_what_an_operator_must_look_at(engine: Engine) -> None:
 def test_status_command_and_its_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'status.db'}"
     monkeypatch.setenv("GRIDBOT_DATABASE_URL", url)
+    monkeypatch.setenv("GRIDBOT_RULES", str(SAMPLE_RULES))
     monkeypatch.chdir(tmp_path)
     app = typer.Typer()
     status_cmd.register(app)
@@ -122,3 +125,41 @@ def test_a_job_that_fails_or_stops_running_is_a_problem(engine: Engine) -> None:
         job_log.finished(s, name="retention", now=NOW)
     with Session(engine) as s:
         assert problems(check_health(s, now=NOW)) == []
+
+
+def test_status_reports_a_rules_file_that_would_not_load_or_lacks_this_years_holidays(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'status.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with session_scope(engine) as s:
+        assert leader.try_acquire(s, holder="host:2:def", ttl=60, now=utcnow())
+    engine.dispose()
+    monkeypatch.setenv("GRIDBOT_DATABASE_URL", url)
+    app = typer.Typer()
+    status_cmd.register(app)
+    app.command("noop")(lambda: None)
+    runner = CliRunner()
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(SAMPLE_RULES.read_text(encoding="utf-8").replace("timezone: Asia/Shanghai",
+                                                                        "timezone: Mars/Olympus"), encoding="utf-8")
+    monkeypatch.setenv("GRIDBOT_RULES", str(broken))
+    result = runner.invoke(app, ["status", "--check"])
+    assert result.exit_code == 1
+    assert f"PROBLEM: the rules file {broken} does not load (1 error): the bot will not start again until it " \
+           "is fixed; run gridbot rules check" in result.stdout
+
+    # The sample's working-day limits with no holidays listed at all: this year's are missing, whatever today is.
+    text = SAMPLE_RULES.read_text(encoding="utf-8")
+    start, end = text.index("  holidays:\n"), text.index("  extra_workdays:")
+    no_holidays = tmp_path / "no_holidays.yaml"
+    no_holidays.write_text(text[:start] + "  holidays: []\n" + text[end:], encoding="utf-8")
+    monkeypatch.setenv("GRIDBOT_RULES", str(no_holidays))
+    result = runner.invoke(app, ["status", "--check"])
+    assert result.exit_code == 1
+    year = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year  # the rules' local year
+    assert any(line.startswith("PROBLEM: working_hours.holidays (4 limits count working days) lists no public "
+                               f"holidays for {year}:") for line in result.stdout.splitlines()), result.stdout
+    figures = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert any(f"for {year}:" in p for p in figures["problems"]) and "warnings" in figures

@@ -1,0 +1,92 @@
+"""Is the holiday calendar up to date? Working-day limits ('2 working days') skip the public holidays
+listed in ``working_hours``; those are copied by hand each year from the State Council's notice. When
+nobody does, the next year's Spring Festival silently counts as working days and deadlines fall in
+the middle of it. This module says so before that happens (``gridbot status``, ``gridbot rules check``,
+the bot's log at start). It is pure: the caller gives today's local date.
+
+A year counts as listed when it has a holiday after 1 January: next New Year's Day is often written
+down with the current year's list, and on its own it is not that year's calendar.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from cases.clock import as_utc
+from cases.rules.schema import Rules
+
+NOTICE = timedelta(days=31)
+"""How long before a year starts its holidays should be listed (the notice is usually out by then)."""
+
+
+@dataclass(frozen=True)
+class CalendarCheck:
+    """What the rules' holiday calendar lacks on ``today``: problems (deadlines are wrong now) and
+    warnings (they will be soon)."""
+
+    today: date
+    used_by: list[str] = field(default_factory=list)  # limits counted in working time, e.g. "gas: resolve"
+    holidays_per_year: dict[int, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def working_time_limits(rules: Rules) -> list[str]:
+    """The limits that count working time, as ``"<category or defaults>: <resolve|claim>"``."""
+    found = [f"defaults: {kind}" for kind, limit in (("resolve", rules.defaults.resolve_within),
+                                                     ("claim", rules.defaults.claim_within)) if limit.working]
+    for name, category in rules.categories.items():
+        for kind, maybe in (("resolve", category.resolve_within), ("claim", category.claim_within)):
+            if maybe is not None and maybe.working:
+                found.append(f"{name}: {kind}")
+    return found
+
+
+def _listed(holidays: list[date], year: int) -> bool:
+    return any(day.year == year and (day.month, day.day) != (1, 1) for day in holidays)
+
+
+def missing_years(rules: Rules, today: date, *, notice: timedelta = NOTICE) -> list[int]:
+    """The years whose holidays ``rules`` should list on local date ``today`` and do not: this year, and
+    the next one within ``notice`` of its start. Empty when no limit counts working time."""
+    if not working_time_limits(rules):
+        return []
+    holidays = rules.working_hours.holidays
+    years = [today.year] if not _listed(holidays, today.year) else []
+    next_year = today.year + 1
+    if date(next_year, 1, 1) - today <= notice and not _listed(holidays, next_year):
+        years.append(next_year)
+    return years
+
+
+def check_calendar(rules: Rules, today: date, *, notice: timedelta = NOTICE) -> CalendarCheck:
+    """Check the holidays of ``rules`` on local date ``today``; nothing to say when no limit uses working time."""
+    used_by = working_time_limits(rules)
+    counts = Counter(day.year for day in rules.working_hours.holidays)
+    check = CalendarCheck(today=today, used_by=used_by, holidays_per_year=dict(sorted(counts.items())))
+    where = f"working_hours.holidays ({len(used_by)} limits count working days)"
+    for year in missing_years(rules, today, notice=notice):
+        if year == today.year:
+            check.problems.append(
+                f"{where} lists no public holidays for {year}: working-day deadlines this year count the "
+                "holidays as working days; add them from the State Council's notice")
+        else:
+            days = (date(year, 1, 1) - today).days
+            check.warnings.append(
+                f"{where} lists no public holidays for {year}, which starts in {days} days: "
+                "add them when the State Council publishes its notice")
+    return check
+
+
+def check_calendar_at(rules: Rules, now: datetime) -> CalendarCheck:
+    """:func:`check_calendar` on the local date of ``now`` in the rules' time zone."""
+    return check_calendar(rules, as_utc(now).astimezone(rules.zone).date())
+
+
+def summary_line(check: CalendarCheck) -> str:
+    """One line for ``gridbot rules check``: holidays per year and who uses them."""
+    years = ", ".join(f"{count} in {year}" for year, count in check.holidays_per_year.items()) or "none"
+    users = f"{len(check.used_by)} limits count working days" if check.used_by else "no limit counts working days"
+    return f"public holidays: {years} ({users})"
