@@ -35,7 +35,7 @@ def with_holidays(rules: Rules, *days: date) -> Rules:
 def test_the_sample_calendar_mid_year_has_nothing_to_say(rules: Rules) -> None:
     check = check_calendar(rules, date(2026, 6, 1))
     assert (check.problems, check.warnings) == ([], [])
-    assert check.holidays_per_year == {2026: 7, 2027: 1}
+    assert check.holidays_per_year == {2026: 19, 2027: 1}
     assert check.used_by == ["drainage: resolve", "streetlight: resolve", "road: resolve", "greenery: resolve"]
 
 
@@ -65,7 +65,7 @@ def test_rules_without_working_time_need_no_holidays(rules: Rules) -> None:
     assert (check.used_by, check.problems, check.warnings) == ([], [], [])
     assert summary_line(check) == "public holidays: none (no limit counts working days)"
     assert summary_line(check_calendar(rules, date(2026, 6, 1))) == \
-        "public holidays: 7 in 2026, 1 in 2027 (4 limits count working days)"
+        "public holidays: 19 in 2026, 1 in 2027 (4 limits count working days)"
 
 
 def test_the_date_is_the_rules_local_date(rules: Rules) -> None:
@@ -93,7 +93,7 @@ def test_the_district_digest_carries_the_reminder_and_a_streets_does_not(engine:
 def test_rules_check_prints_the_holidays_line() -> None:
     result = CliRunner().invoke(app, ["rules", "check", "routing_rules.yaml"])
     assert result.exit_code == 0, result.output
-    assert "  public holidays: 7 in 2026, 1 in 2027 (4 limits count working days)" in result.output.splitlines()
+    assert "  public holidays: 19 in 2026, 1 in 2027 (4 limits count working days)" in result.output.splitlines()
 
 
 def test_the_bot_says_so_in_its_log_when_it_starts(tmp_path: Path, rules: Rules,

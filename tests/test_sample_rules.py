@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from shapely.ops import unary_union
 
 from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
+from cases.working_time import WorkingDays, calendar_for
 
 SAMPLE = Path(__file__).resolve().parent.parent / "routing_rules.yaml"
 CATEGORY_IDS = {"water", "drainage", "gas", "power", "streetlight", "garbage", "road", "noise", "elderly",
@@ -159,3 +160,11 @@ def test_timezone_escalation_and_digest(sample: Rules) -> None:
     assert afters == sorted(afters) and len(afters) >= 3
     assert sample.digest.at.strftime("%H:%M") == "08:30"
     assert sample.defaults.resolve_within.amount == timedelta(hours=24)
+
+
+def test_the_2026_spring_festival_is_not_working_time(sample: Rules) -> None:
+    # Two working days from Friday 13 February 2026, 10:00: Saturday the 14th is worked (调休), 15-23 are off.
+    zone = sample.zone
+    start = datetime(2026, 2, 13, 10, 0, tzinfo=zone)
+    due = calendar_for(sample).add_working(start, WorkingDays(2))
+    assert due.astimezone(zone) == datetime(2026, 2, 24, 10, 0, tzinfo=zone)
