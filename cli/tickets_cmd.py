@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
 import json
+import sys
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 from sqlmodel import Session, col, select
 
 from cases.clock import as_utc
-from cases.db import session_scope
+from cases.db import read_scope
 from cases.models import Person, Status, Ticket, TicketEvent
 from cases.open311 import service_request
 from cases.rules.schema import Rules
@@ -88,9 +90,13 @@ def _number(text: str) -> int:
         raise typer.BadParameter(f"{text!r} is not a ticket number such as 12 or #12") from None
 
 
-def _select(session: Session, rules: Rules, status: str | None, area: str | None, limit: int) -> list[Ticket]:
+def _check_status(status: str | None) -> None:
     if status is not None and status not in {s.value for s in Status}:
         raise typer.BadParameter(f"unknown status {status!r}; use one of: {', '.join(s.value for s in Status)}")
+
+
+def _select(session: Session, rules: Rules, status: str | None, area: str | None, limit: int) -> list[Ticket]:
+    _check_status(status)
     try:
         return svc.list_tickets(session, rules=rules, status=status, scope=area, limit=limit, newest_first=True)
     except InvalidInput as exc:
@@ -106,7 +112,7 @@ def list_cmd(
     """List tickets, newest first."""
     rules, engine = open_rules(), open_database()
     try:
-        with session_scope(engine) as session:
+        with read_scope(engine) as session:
             found = _select(session, rules, status, area, limit)
             names = _names(session, {t.claimed_by for t in found})
     finally:
@@ -130,7 +136,7 @@ def show(number: str = typer.Argument(..., help="ticket number, e.g. 12 or #12")
     ticket_id = _number(number)
     rules, engine = open_rules(), open_database()
     try:
-        with session_scope(engine) as session:
+        with read_scope(engine) as session:
             try:
                 t = svc.get(session, ticket_id)
             except NotFound as exc:
@@ -210,6 +216,68 @@ def _event_record(e: TicketEvent, names: dict[int, str]) -> dict[str, Any]:
     }
 
 
+EXPORT_BATCH = 1000
+"""Tickets read, converted and written at a time: an export of years of tickets runs in bounded memory."""
+
+
+def _export_batches(session: Session, rules: Rules, status: str | None, area: str | None,
+                    with_history: bool) -> Iterator[tuple[list[Ticket], dict[int, list[TicketEvent]], dict[int, str]]]:
+    """The selected tickets oldest first, :data:`EXPORT_BATCH` at a time, with their history (when wanted)
+    and the names of the people involved."""
+    _check_status(status)
+    after = 0
+    while True:
+        try:
+            batch = svc.list_tickets(session, rules=rules, status=status, scope=area, limit=EXPORT_BATCH,
+                                     after_id=after)
+        except InvalidInput as exc:
+            raise typer.BadParameter(str(exc)) from None
+        if not batch:
+            return
+        events: dict[int, list[TicketEvent]] = {}
+        if with_history:
+            query = (select(TicketEvent).where(col(TicketEvent.ticket_id).in_([t.id for t in batch]))
+                     .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
+            for e in session.exec(query):
+                events.setdefault(e.ticket_id, []).append(e)
+        ids = {t.reporter_id for t in batch} | {t.claimed_by for t in batch}
+        ids |= {e.actor_id for evs in events.values() for e in evs}
+        yield batch, events, _names(session, ids)
+        after = batch[-1].id or after
+        session.expunge_all()  # what was written is not kept
+
+
+def _json_item(value: Any) -> str:
+    """One element of a JSON array as ``json.dumps(array, indent=2)`` writes it."""
+    return "  " + json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+
+
+def _write_export(out: TextIO, fmt: Format, batches: Iterable[tuple[list[Ticket], dict[int, list[TicketEvent]],
+                                                                     dict[int, str]]],
+                  rules: Rules, lang: str) -> int:
+    """Write the export to ``out`` batch by batch; the number of tickets written."""
+    count = 0
+    writer: csv.DictWriter[str] | None = None
+    if fmt is Format.CSV:
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        writer.writeheader()
+    for tickets, events, names in batches:
+        for t in tickets:
+            if writer is not None:
+                writer.writerow(_record(t, names))
+                count += 1
+                continue
+            if fmt is Format.OPEN311:
+                item = service_request(t, rules, lang=lang)
+            else:
+                item = _record(t, names) | {"history": [_event_record(e, names) for e in events.get(t.id or 0, [])]}
+            out.write(("[\n" if count == 0 else ",\n") + _json_item(item))
+            count += 1
+    if writer is None:
+        out.write("\n]\n" if count else "[]\n")
+    return count
+
+
 @tickets_app.command("export")
 def export(
     fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket), json (with history) or "
@@ -219,35 +287,21 @@ def export(
     status: str | None = typer.Option(None, "--status", help="only this status"),
     area: str | None = typer.Option(None, "--area", help="only tickets within this area, or team:<id>"),
 ) -> None:
-    """Export tickets (oldest first) as CSV, JSON (with each ticket's history) or Open311 GeoReport v2."""
+    """Export tickets (oldest first) as CSV, JSON (with each ticket's history) or Open311 GeoReport v2.
+
+    It only reads (the bot keeps working meanwhile) and streams, so memory stays small however many
+    tickets there are; a file is written whole or not at all."""
     rules, engine = open_rules(), open_database()
+    partial = output.with_name(output.name + ".partial") if output is not None else None
     try:
-        with session_scope(engine) as session:
-            found = sorted(_select(session, rules, status, area, 10**9), key=lambda t: t.id or 0)
-            events: dict[int, list[TicketEvent]] = {}
-            if fmt is Format.JSON:
-                for e in session.exec(select(TicketEvent).order_by(col(TicketEvent.at), col(TicketEvent.id))):
-                    events.setdefault(e.ticket_id, []).append(e)
-            ids = {t.reporter_id for t in found} | {t.claimed_by for t in found}
-            ids |= {e.actor_id for evs in events.values() for e in evs}
-            names = _names(session, ids)
+        with read_scope(engine) as session, (partial.open("w", encoding="utf-8", newline="")
+                                             if partial is not None else contextlib.nullcontext(sys.stdout)) as out:
+            batches = _export_batches(session, rules, status, area, with_history=fmt is Format.JSON)
+            count = _write_export(out, fmt, batches, rules, lang)
+        if output is not None and partial is not None:
+            partial.replace(output)
+            typer.echo(f"wrote {count} ticket{'s' if count != 1 else ''} to {output}", err=True)
     finally:
         engine.dispose()
-    if fmt is Format.OPEN311:
-        text = json.dumps([service_request(t, rules, lang=lang) for t in found], ensure_ascii=False, indent=2) + "\n"
-    elif fmt is Format.JSON:
-        data = [
-            _record(t, names) | {"history": [_event_record(e, names) for e in events.get(t.id or 0, [])]} for t in found
-        ]
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(_record(t, names) for t in found)
-        text = buffer.getvalue()
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {len(found)} ticket{'s' if len(found) != 1 else ''} to {output}", err=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)

@@ -6,8 +6,10 @@ import csv
 import io
 import json
 import re
+import sqlite3
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -125,6 +127,72 @@ def test_tickets_export_csv_and_json(app: typer.Typer, seeded: list[int], tmp_pa
     data = json.loads(out.read_text(encoding="utf-8"))
     assert [d["number"] for d in data] == seeded and data[0]["text"] == "水管爆了, 5栋"
     assert [h["kind"] for h in data[0]["history"]] == ["opened", "claim", "note"]
+
+
+def _more_tickets(tmp_path: Path, rules: Rules, now: datetime, count: int) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    try:
+        with session_scope(engine) as s:
+            resident = people.get_or_create_person(s, telegram_id=3, name="Mr Li", now=now)
+            for n in range(count):
+                svc.open_ticket(s, rules=rules, reporter=resident, chat_id=3, message_id=100 + n, text=f"第{n}件\n二行",
+                                category="other", priority="normal", area=rules.grids[1],
+                                target=f"grid:{rules.grids[1]}", route_index=0, explanation={}, now=now)
+    finally:
+        engine.dispose()
+
+
+def test_tickets_export_streams_in_batches_with_the_same_output(
+        app: typer.Typer, seeded: list[int], tmp_path: Path, rules: Rules, now: datetime,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _more_tickets(tmp_path, rules, now, 5)
+    whole = {fmt: runner.invoke(app, ["tickets", "export", "--format", fmt]).output
+             for fmt in ("csv", "json", "open311")}
+    monkeypatch.setattr(tickets_cmd, "EXPORT_BATCH", 2)  # 7 tickets: batches of 2, 2, 2, 1
+    for fmt, expected in whole.items():
+        streamed = runner.invoke(app, ["tickets", "export", "--format", fmt])
+        assert streamed.exit_code == 0 and streamed.output == expected, fmt
+    data = json.loads(whole["json"])
+    assert [d["number"] for d in data] == list(range(1, 8))
+    assert whole["json"] == json.dumps(data, ensure_ascii=False, indent=2) + "\n"  # as one json.dumps writes it
+    assert [h["kind"] for h in data[0]["history"]] == ["opened", "claim", "note"]
+    assert all([h["kind"] for h in d["history"]] == ["opened"] for d in data[1:])
+    empty = runner.invoke(app, ["tickets", "export", "--format", "json", "--status", "resolved"])
+    assert empty.output == "[]\n"
+
+
+def test_tickets_export_only_reads_and_writes_its_file_whole(
+        app: typer.Typer, seeded: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[str] = []
+    real_names = tickets_cmd._names
+
+    def names_then_write(session: Any, ids: Any) -> dict[int, str]:
+        # The bot commits a write while the export is reading: it must not wait for the export.
+        other = sqlite3.connect(tmp_path / "cli.db", timeout=0.5, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE ticket SET rating = 5 WHERE id = ?", (seeded[1],))
+            other.execute("COMMIT")
+            writes.append("committed")
+        finally:
+            other.close()
+        return real_names(session, ids)
+
+    monkeypatch.setattr(tickets_cmd, "_names", names_then_write)
+    out = tmp_path / "tickets.csv"
+    out.write_text("the previous export\n", encoding="utf-8")
+    result = runner.invoke(app, ["tickets", "export", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert writes == ["committed"] and out.read_text(encoding="utf-8").startswith("number,status,")
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tickets_cmd, "service_request", broken)
+    failed = runner.invoke(app, ["tickets", "export", "--format", "open311", "--output", str(out)])
+    assert failed.exit_code != 0 and isinstance(failed.exception, RuntimeError)
+    assert out.read_text(encoding="utf-8").startswith("number,status,"), "the previous file is untouched"
+    assert not (tmp_path / "tickets.csv.partial").exists()
 
 
 def test_tickets_export_open311(app: typer.Typer, seeded: list[int], rules: Rules, now: datetime,

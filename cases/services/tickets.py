@@ -127,10 +127,16 @@ def list_tickets(
     words: Sequence[str] = (),
     limit: int = 50,
     newest_first: bool = False,
+    after_id: int | None = None,
 ) -> list[Ticket]:
     """Tickets filtered by status(es), scope (an area id: its grids, or ``team:<id>``), reporter, holder,
-    and ``words`` the report must all contain (any case; ``%`` and ``_`` are taken literally)."""
+    and ``words`` the report must all contain (any case; ``%`` and ``_`` are taken literally).
+    ``after_id`` pages through them oldest first: only tickets numbered above it."""
+    if after_id is not None and newest_first:
+        raise ValueError("after_id pages oldest first")
     query = select(Ticket)
+    if after_id is not None:
+        query = query.where(col(Ticket.id) > after_id)
     if status is not None:
         statuses = [status] if isinstance(status, str) else list(status)
         query = query.where(col(Ticket.status).in_(statuses))
