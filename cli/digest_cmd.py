@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from sqlmodel import Session
 
 from cases.clock import as_utc, utcnow
-from cases.db import session_scope
+from cases.db import read_scope, session_scope
 from cases.digest import build_digest
 from cases.notify import RecordingNotifier
 from cases.settings import Settings
@@ -67,7 +66,7 @@ def digest(
         raise typer.BadParameter(f"{day!r} is not a date; write YYYY-MM-DD", param_hint="--date") from None
     engine = open_database()
     try:
-        with Session(engine) as session:
+        with read_scope(engine) as session:  # only reads: the bot's writes go on meanwhile
             result = build_digest(session, rules=rules, area=area, day=report_day, now=now)
     finally:
         engine.dispose()
