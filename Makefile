@@ -25,6 +25,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.routing_bench
 	$(BIN)/python -m benchmarks.intake_bench
 	$(BIN)/python -m benchmarks.sweep_bench
+	$(BIN)/python -m benchmarks.export_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info
