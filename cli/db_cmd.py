@@ -102,6 +102,7 @@ def backup_cmd(
     if target.exists() and not force:
         typer.echo(f"{target} exists; pass --force to overwrite it", err=True)
         raise typer.Exit(1)
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(partial)) as dst:
