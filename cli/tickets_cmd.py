@@ -90,15 +90,14 @@ def _number(text: str) -> int:
         raise typer.BadParameter(f"{text!r} is not a ticket number such as 12 or #12") from None
 
 
-def _check_status(status: str | None) -> None:
+def _select(session: Session, rules: Rules, status: str | None, area: str | None, limit: int, *,
+            after_id: int | None = None) -> list[Ticket]:
+    """Newest first; or, paging with ``after_id``, oldest first from the ticket after it."""
     if status is not None and status not in {s.value for s in Status}:
         raise typer.BadParameter(f"unknown status {status!r}; use one of: {', '.join(s.value for s in Status)}")
-
-
-def _select(session: Session, rules: Rules, status: str | None, area: str | None, limit: int) -> list[Ticket]:
-    _check_status(status)
     try:
-        return svc.list_tickets(session, rules=rules, status=status, scope=area, limit=limit, newest_first=True)
+        return svc.list_tickets(session, rules=rules, status=status, scope=area, limit=limit,
+                                newest_first=after_id is None, after_id=after_id)
     except InvalidInput as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -224,14 +223,9 @@ def _export_batches(session: Session, rules: Rules, status: str | None, area: st
                     with_history: bool) -> Iterator[tuple[list[Ticket], dict[int, list[TicketEvent]], dict[int, str]]]:
     """The selected tickets oldest first, :data:`EXPORT_BATCH` at a time, with their history (when wanted)
     and the names of the people involved."""
-    _check_status(status)
     after = 0
     while True:
-        try:
-            batch = svc.list_tickets(session, rules=rules, status=status, scope=area, limit=EXPORT_BATCH,
-                                     after_id=after)
-        except InvalidInput as exc:
-            raise typer.BadParameter(str(exc)) from None
+        batch = _select(session, rules, status, area, EXPORT_BATCH, after_id=after)
         if not batch:
             return
         events: dict[int, list[TicketEvent]] = {}
