@@ -23,10 +23,9 @@ NOTICE = timedelta(days=31)
 
 @dataclass(frozen=True)
 class CalendarCheck:
-    """What the rules' holiday calendar lacks on ``today``: problems (deadlines are wrong now) and
+    """What the rules' holiday calendar lacks on a given day: problems (deadlines are wrong now) and
     warnings (they will be soon)."""
 
-    today: date
     used_by: list[str] = field(default_factory=list)  # limits counted in working time, e.g. "gas: resolve"
     holidays_per_year: dict[int, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -51,8 +50,10 @@ def _listed(holidays: list[date], year: int) -> bool:
 def missing_years(rules: Rules, today: date, *, notice: timedelta = NOTICE) -> list[int]:
     """The years whose holidays ``rules`` should list on local date ``today`` and do not: this year, and
     the next one within ``notice`` of its start. Empty when no limit counts working time."""
-    if not working_time_limits(rules):
-        return []
+    return _unlisted_years(rules, today, notice) if working_time_limits(rules) else []
+
+
+def _unlisted_years(rules: Rules, today: date, notice: timedelta) -> list[int]:
     holidays = rules.working_hours.holidays
     years = [today.year] if not _listed(holidays, today.year) else []
     next_year = today.year + 1
@@ -65,9 +66,9 @@ def check_calendar(rules: Rules, today: date, *, notice: timedelta = NOTICE) -> 
     """Check the holidays of ``rules`` on local date ``today``; nothing to say when no limit uses working time."""
     used_by = working_time_limits(rules)
     counts = Counter(day.year for day in rules.working_hours.holidays)
-    check = CalendarCheck(today=today, used_by=used_by, holidays_per_year=dict(sorted(counts.items())))
+    check = CalendarCheck(used_by=used_by, holidays_per_year=dict(sorted(counts.items())))
     where = f"working_hours.holidays ({len(used_by)} limits count working days)"
-    for year in missing_years(rules, today, notice=notice):
+    for year in _unlisted_years(rules, today, notice) if used_by else []:
         if year == today.year:
             check.problems.append(
                 f"{where} lists no public holidays for {year}: working-day deadlines this year count the "
