@@ -74,14 +74,19 @@ def test_what_an_operator_must_look_at(engine: Engine) -> None:
     ]
 
 
+def status_app() -> typer.Typer:
+    app = typer.Typer()
+    status_cmd.register(app)
+    app.command("noop")(lambda: None)  # a second command keeps typer's sub-command form
+    return app
+
+
 def test_status_command_and_its_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'status.db'}"
     monkeypatch.setenv("GRIDBOT_DATABASE_URL", url)
     monkeypatch.setenv("GRIDBOT_RULES", str(SAMPLE_RULES))
     monkeypatch.chdir(tmp_path)
-    app = typer.Typer()
-    status_cmd.register(app)
-    app.command("noop")(lambda: None)  # a second command keeps typer's sub-command form
+    app = status_app()
     runner = CliRunner()
     alone = runner.invoke(app, ["status", "--check"])
     assert alone.exit_code == 1
@@ -136,9 +141,7 @@ def test_status_reports_a_rules_file_that_would_not_load_or_lacks_this_years_hol
         assert leader.try_acquire(s, holder="host:2:def", ttl=60, now=utcnow())
     engine.dispose()
     monkeypatch.setenv("GRIDBOT_DATABASE_URL", url)
-    app = typer.Typer()
-    status_cmd.register(app)
-    app.command("noop")(lambda: None)
+    app = status_app()
     runner = CliRunner()
 
     broken = tmp_path / "broken.yaml"
