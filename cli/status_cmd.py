@@ -41,9 +41,9 @@ def rules_notes(path: str, now: datetime) -> tuple[list[str], list[str]]:
     return calendar.problems, calendar.warnings
 
 
-def render(health: Health, database: str, *, extra_problems: list[str] | None = None,
+def render(health: Health, database: str, *, found: list[str] | None = None,
            warnings: list[str] | None = None) -> list[str]:
-    """The status as lines of text."""
+    """The status as lines of text; ``found`` are the problems (by default those of ``health``)."""
     if health.leader is None:
         leader = "none yet"
     elif (health.leader_expires_in or 0) >= 0:
@@ -64,7 +64,7 @@ def render(health: Health, database: str, *, extra_problems: list[str] | None = 
               f"{job.runs} runs, {job.failures} failed" + (f"; last run FAILED: {job.last_error}"
                                                             if job.last_error else "")
               for job in health.jobs]
-    found = problems(health) + (extra_problems or [])
+    found = problems(health) if found is None else found
     lines += [f"WARNING: {w}" for w in warnings or []]
     lines += [f"PROBLEM: {p}" for p in found] if found else ["all well"]
     return lines
@@ -90,7 +90,7 @@ def status(
         figures = health.to_dict() | {"problems": found, "warnings": rules_warnings}
         typer.echo(json.dumps(figures, ensure_ascii=False, indent=2))
     else:
-        for line in render(health, shown(url), extra_problems=rules_problems, warnings=rules_warnings):
+        for line in render(health, shown(url), found=found, warnings=rules_warnings):
             typer.echo(line)
     if check and found:
         raise typer.Exit(1)
