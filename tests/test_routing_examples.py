@@ -5,6 +5,7 @@ category ids, ``yes``/``no`` emergency, no duplicate text, and no evaluation tex
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -110,3 +111,16 @@ def test_no_duplicate_texts_and_eval_never_in_training() -> None:
             duplicates.append(f"{row.where} repeats {seen[key]}: {row.text}")
         seen.setdefault(key, row.where)
     assert duplicates == []
+
+
+def test_training_set_covers_every_category_language_and_emergencies() -> None:
+    rows = all_rows(training_files())
+    per_category = Counter(r.category for r in rows)
+    english = Counter(r.category for r in rows if not CJK.search(r.text))
+    chinese = Counter(r.category for r in rows if CJK.search(r.text))
+    assert len(rows) >= 2400
+    assert {c: per_category[c] for c in category_ids() if per_category[c] < (250 if c == "other" else 120)} == {}
+    assert {c: (english[c], chinese[c]) for c in category_ids() if min(english[c], chinese[c]) < 50} == {}
+    assert sum(english.values()) >= 0.4 * len(rows)
+    assert sum(1 for r in rows if r.emergency == "yes") >= 250
+    assert [r.where for r in rows if r.category == "other" and r.emergency == "yes"] == []
