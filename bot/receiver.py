@@ -22,6 +22,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, RetryAfter
 
 from bot.ptb import GET_UPDATES_TIMEOUT, retry_after_seconds
+from bot.supervise import describe
 from cases import inbox
 from cases.clock import Clock, utcnow
 from cases.db import session_scope
@@ -130,10 +131,14 @@ class PollingReceiver:
                 await self._sleep(INVALID_TOKEN_WAIT)
             except Exception as exc:  # network errors, 5xx, Conflict, database errors: all retried
                 failures += 1  # reset by the next success: once the API answers, polling resumes within seconds
-                delay = min(self.max_backoff, self.backoff_base * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
-                log.warning("polling failed (%s: %s); retrying in %.1fs", exc.__class__.__name__,
-                            " ".join(str(exc).split())[:200], delay)
+                delay = self.retry_delay(failures)
+                log.warning("polling failed (%s); retrying in %.1fs",
+                            describe(exc, lambda text: text.replace(self.bot.token, "<token>")), delay)
                 await self._sleep(delay)
+
+    def retry_delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed polls in a row: doubling, never above ``max_backoff``."""
+        return min(self.max_backoff, self.backoff_base * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
 
     async def _fetch_unless_stopped(self) -> list[dict[str, Any]] | None:
         """The next batch, or None when stopped first (the abandoned batch stays unconfirmed)."""

@@ -52,6 +52,24 @@ LEASE_MARGIN = 0.1
 """The share of the lease's term this process stops short of, against clock-rate differences."""
 
 
+class RedactToken(logging.Filter):
+    """A log handler filter that replaces the bot token in messages and tracebacks (URLs carry it)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
+        return True
+
+
 class TaskDied(RuntimeError):
     """A long-lived task of the bot died of an unexpected error (the process exits non-zero)."""
 
@@ -149,6 +167,9 @@ class Runtime:
         asyncio.run(self._serve(webhook_url=public_url, listen=listen, port=port))
 
     async def _serve(self, **start: Any) -> None:
+        if self.settings.token:
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(RedactToken(self.settings.token))
         loop = asyncio.get_running_loop()
         done = self._done = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -26,6 +26,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.ptb import retry_after_seconds
 from bot.sending import CALLBACK_CHAT_ID, PHOTO_KEY, REF_KEY
+from bot.supervise import describe
 from cases import outbox
 from cases.clock import Clock, utcnow
 from cases.db import read_scope, session_scope, unguarded
@@ -377,8 +378,9 @@ class OutboxSender:
                 return _Outcome("sent", message_id=params.get("message_id"))
             return _Outcome("failed", error=exc.message)
         except (TelegramError, Exception) as exc:  # TimedOut, NetworkError, 5xx, bad token: keep trying
-            log.warning("outbox row %s: %s; retrying", job.id, exc)
-            return _Outcome("retry", error=f"{exc.__class__.__name__}: {exc}", delay=self._backoff(job))
+            error = describe(exc, lambda text: text.replace(self.bot.token, "<token>"))  # URLs carry the token
+            log.warning("outbox row %s: %s; retrying", job.id, error)
+            return _Outcome("retry", error=error, delay=self._backoff(job))
         message_id = result.get("message_id") if isinstance(result, dict) else params.get("message_id")
         return _Outcome("sent", message_id=message_id)
 
