@@ -94,7 +94,7 @@ def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine 
         if on_ready is not None:
             on_ready(user)
 
-    options = dict(runtime_options or {})
+    options = {"lease_ttl": settings.lease_seconds, **(runtime_options or {})}
     if engine.dialect.name == "sqlite":
         # One writer at a time anyway: more handler threads would only queue for the write lock.
         options["processor_options"] = {"concurrency": 1, **options.get("processor_options", {})}

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot, Update
 
+from bot.supervise import is_outage
 from cases import inbox
 from cases.clock import Clock, utcnow
 from cases.db import read_scope, session_scope
@@ -158,6 +159,8 @@ class InboxProcessor:
                     return True  # someone else finished it meanwhile
                 self.handler(session, update, now=now)
         except Exception as exc:
+            if is_outage(exc):
+                raise  # the database is away or the lease lost: not this update's fault (the loop backs off)
             return self._failed(item, update, exc)
         self._retry_at.pop(item.update_id, None)
         self.processed += 1

@@ -22,6 +22,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, RetryAfter
 
 from bot.ptb import GET_UPDATES_TIMEOUT, retry_after_seconds
+from bot.supervise import describe
 from cases import inbox
 from cases.clock import Clock, utcnow
 from cases.db import session_scope
@@ -32,6 +33,8 @@ ALLOWED_UPDATES: tuple[str, ...] = (
     "message", "edited_message", "callback_query", "my_chat_member", "chat_member",
 )
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+INVALID_TOKEN_WAIT = 60.0
+"""Seconds between polls while Telegram rejects the token (only a person can fix that)."""
 
 
 def store_batch(engine: Engine, payloads: Sequence[dict[str, Any]], *, clock: Clock = utcnow) -> int:
@@ -68,7 +71,7 @@ class PollingReceiver:
         limit: int = 100,
         allowed_updates: Sequence[str] = ALLOWED_UPDATES,
         backoff_base: float = 0.5,
-        max_backoff: float = 60.0,
+        max_backoff: float = 5.0,
         clock: Clock = utcnow,
     ) -> None:
         self.bot, self.engine, self.on_stored, self.clock = bot, engine, on_stored, clock
@@ -124,13 +127,18 @@ class PollingReceiver:
             except RetryAfter as exc:
                 await self._sleep(retry_after_seconds(exc))
             except InvalidToken:
-                log.error("Telegram rejected the bot token; polling again in %.0fs", self.max_backoff)
-                await self._sleep(self.max_backoff)
+                log.error("Telegram rejected the bot token; polling again in %.0fs", INVALID_TOKEN_WAIT)
+                await self._sleep(INVALID_TOKEN_WAIT)
             except Exception as exc:  # network errors, 5xx, Conflict, database errors: all retried
-                failures += 1
-                delay = min(self.max_backoff, self.backoff_base * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
-                log.warning("polling failed (%s); retrying in %.1fs", exc, delay)
+                failures += 1  # reset by the next success: once the API answers, polling resumes within seconds
+                delay = self.retry_delay(failures)
+                log.warning("polling failed (%s); retrying in %.1fs",
+                            describe(exc, lambda text: text.replace(self.bot.token, "<token>")), delay)
                 await self._sleep(delay)
+
+    def retry_delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed polls in a row: doubling, never above ``max_backoff``."""
+        return min(self.max_backoff, self.backoff_base * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
 
     async def _fetch_unless_stopped(self) -> list[dict[str, Any]] | None:
         """The next batch, or None when stopped first (the abandoned batch stays unconfirmed)."""

@@ -4,6 +4,12 @@ Every process receives and stores updates (webhook mode); only the holder of the
 (``cases.leader``) processes the inbox, sends the outbox, runs the periodic jobs and, in polling
 mode, polls. On SIGINT/SIGTERM the process stops receiving, lets the transactions and sends under way
 finish, and releases the lease.
+
+Every long-lived task runs under :func:`bot.supervise.supervise`: database and network outages are retried
+with a capped back-off; a task that dies of anything else takes the process down (the lease is released
+first, so another process takes over at once). Leader work is fenced: each of its transactions proves the
+lease's holder and epoch before committing (``cases.leader.fence``), and nothing is sent once the lease has
+not been renewed for its whole term by this process's monotonic clock (a process frozen past its lease).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import os
 import random
 import signal
 import socket
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -27,9 +34,10 @@ from bot.processor import GiveUpHook, Handler, InboxProcessor
 from bot.ptb import GET_UPDATES_TIMEOUT, make_bot
 from bot.receiver import PollingReceiver, WebhookReceiver, set_webhook, webhook_path, webhook_secret
 from bot.sender import OutboxSender, sender_from_settings
+from bot.supervise import Backoff, describe, is_outage, supervise
 from cases import job_log, leader
 from cases.clock import Clock, utcnow
-from cases.db import session_scope
+from cases.db import COMMIT_GUARD, session_scope, unguarded
 from cases.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,25 +48,30 @@ Job = tuple[str, float, JobFn]
 """A periodic job: (name, every N seconds, callable(engine, now)); its runs are noted in ``job_run``."""
 
 
-def holder_is_dead(holder: str) -> bool:
-    """Whether a lease holder (``host:pid:nonce``) is a process of this host that no longer runs.
+LEASE_MARGIN = 0.1
+"""The share of the lease's term this process stops short of, against clock-rate differences."""
 
-    After a kill -9 the lease would otherwise block a restarted bot until it expires.
-    """
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+
+class RedactToken(logging.Filter):
+    """A log handler filter that replaces the bot token in messages and tracebacks (URLs carry it)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
         return True
-    except PermissionError:
-        return False
-    return False
+
+
+class TaskDied(RuntimeError):
+    """A long-lived task of the bot died of an unexpected error (the process exits non-zero)."""
 
 
 class Runtime:
@@ -104,6 +117,11 @@ class Runtime:
         self._lease_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._started = False
+        self._done: asyncio.Event | None = None  # set by a signal or a task's death while serving
+        self._dying: asyncio.Task[None] | None = None
+        self.epoch: int | None = None
+        self._proven_until = 0.0  # monotonic time until which this process may act as the leader
+        self.failure: BaseException | None = None  # why a task died
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, *, webhook_url: str | None = None, listen: str = "0.0.0.0", port: int = 8443) -> None:
@@ -116,7 +134,9 @@ class Runtime:
                                            clock=self.clock)
             await self.webhook.start(listen, port)
         await self._lease_round()
-        self._lease_task = asyncio.create_task(self._keep_lease(), name="gridbot-lease")
+        self._lease_task = asyncio.create_task(
+            supervise("lease", self._keep_lease, stopping=self._stopping.is_set, on_death=self._die,
+                      redact=self._redact), name="gridbot-lease")
         self._started = True
 
     async def stop(self) -> None:
@@ -138,16 +158,20 @@ class Runtime:
             await self.bot.shutdown()
 
     def run_polling(self) -> None:
-        """Run with long polling until SIGINT/SIGTERM."""
+        """Run with long polling until SIGINT/SIGTERM; :class:`TaskDied` if a task died."""
         asyncio.run(self._serve())
 
     def run_webhook(self, public_url: str, listen: str = "0.0.0.0", port: int = 8443) -> None:
-        """Serve the webhook on ``listen:port`` (Telegram posts to ``public_url``) until SIGINT/SIGTERM."""
+        """Serve the webhook on ``listen:port`` (Telegram posts to ``public_url``) until SIGINT/SIGTERM;
+        :class:`TaskDied` if a task died."""
         asyncio.run(self._serve(webhook_url=public_url, listen=listen, port=port))
 
     async def _serve(self, **start: Any) -> None:
+        if self.settings.token:
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(RedactToken(self.settings.token))
         loop = asyncio.get_running_loop()
-        done = asyncio.Event()
+        done = self._done = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, done.set)
@@ -158,9 +182,31 @@ class Runtime:
         finally:
             log.info("shutting down")
             await self.stop()
+        if self.failure is not None:
+            raise TaskDied(describe(self.failure, self._redact)) from None
+
+    def _die(self, exc: BaseException) -> None:
+        """A task died of a bug: stop everything and release the lease, so nothing renews it while the work
+        loops are dead (serving, the process then exits non-zero)."""
+        if self.failure is not None:
+            return
+        self.failure = exc
+        log.critical("a bot task died; releasing the lease and stopping so that another process takes over")
+        if self._done is not None:
+            self._done.set()
+        else:
+            self._dying = asyncio.get_running_loop().create_task(self.stop(), name="gridbot-die")
+
+    def _redact(self, text: str) -> str:
+        token = self.settings.token
+        return text.replace(token, "<token>") if token else text
+
+    def lease_proven(self) -> bool:
+        """Whether this process renewed the lease recently enough to act as the leader now."""
+        return self.is_leader and time.monotonic() < self._proven_until
 
     async def _initialize_bot(self) -> None:
-        delay = 1.0
+        backoff = Backoff(base=1.0)
         while True:
             try:
                 await self.bot.initialize()
@@ -168,68 +214,94 @@ class Runtime:
             except Exception as exc:
                 if self._stopping.is_set():
                     raise
-                log.warning("cannot reach the Bot API (%s); retrying in %.0fs", exc, delay)
+                delay = backoff.failure()
+                log.warning("cannot reach the Bot API (%s); retrying in %.0fs", describe(exc, self._redact), delay)
                 await asyncio.sleep(delay)
-                delay = min(60.0, delay * 2)
         if self.on_ready is not None:
             self.on_ready(self.bot.bot)
 
     # ------------------------------------------------------------------ leadership
-    def _acquire(self) -> bool:
-        with session_scope(self.engine) as session:
-            now = self.clock()
-            current = leader.current_holder(session, name=self.lease_name, now=now)
-            if current is not None and current != self.holder and holder_is_dead(current):
-                log.warning("taking over the lease of %s: that process no longer exists on this host", current)
-                leader.release(session, name=self.lease_name, holder=current)
-            return leader.try_acquire(session, name=self.lease_name, holder=self.holder,
-                                      ttl=self.lease_ttl, now=now)
+    def _acquire(self) -> int | None:
+        """Take or renew the lease by the database's clock; its epoch if we hold it, else None."""
+        with unguarded(), session_scope(self.engine) as session:
+            now = leader.database_now(session)
+            if not leader.try_acquire(session, name=self.lease_name, holder=self.holder, ttl=self.lease_ttl,
+                                      now=now):
+                return None
+            return leader.epoch_of(session, name=self.lease_name, holder=self.holder)
 
     def _release(self) -> None:
-        with session_scope(self.engine) as session:
+        with unguarded(), session_scope(self.engine) as session:
             leader.release(session, name=self.lease_name, holder=self.holder)
 
     async def _lease_round(self) -> None:
+        asked = time.monotonic()  # the lease runs from a moment after this one
         try:
-            held = await asyncio.to_thread(self._acquire)
-        except Exception:
-            log.exception("lease check failed")
-            held = False
-        if held and not self.is_leader:
-            await self._become_leader()
-        elif not held and self.is_leader:
+            epoch = await asyncio.to_thread(self._acquire)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("lease check failed: %s", describe(exc, self._redact))
+            if self.is_leader and not self.lease_proven():
+                log.warning("cannot renew the leader lease; stopping leader-only work")
+                await self._step_down()
+            return
+        if epoch is not None and self.is_leader and epoch != self.epoch:
+            log.warning("the leader lease was taken over meanwhile (epoch %s → %s)", self.epoch, epoch)
+            await self._step_down()
+        if epoch is not None:
+            self._proven_until = asked + self.lease_ttl * (1 - LEASE_MARGIN)
+            if not self.is_leader:
+                self.epoch = epoch
+                await self._become_leader()
+        elif self.is_leader:
             log.warning("lost the leader lease; stopping leader-only work")
             await self._step_down()
 
     async def _keep_lease(self) -> None:
+        """Renew every third of the term, and at once when the term this process can prove runs out."""
         while not self._stopping.is_set():
+            wait = self.lease_ttl / 3
+            if self.is_leader:
+                wait = max(0.01, min(wait, self._proven_until - time.monotonic()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.lease_ttl / 3)
+                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
             if not self._stopping.is_set():
                 await self._lease_round()
 
     async def _become_leader(self) -> None:
-        log.info("%s is the leader", self.holder)
+        log.info("%s is the leader (lease epoch %s)", self.holder, self.epoch)
         self.is_leader = True
         self.sender = sender_from_settings(self.engine, self.bot, self.settings, clock=self.clock,
-                                           **self.sender_options)
+                                           may_send=self.lease_proven, **self.sender_options)
         self.processor = InboxProcessor(self.engine, self.bot, self.handler, on_give_up=self.on_give_up,
                                         on_commit=self.sender.wake, clock=self.clock,
                                         **self.processor_options)
-        self._leader_tasks = [
-            asyncio.create_task(self.processor.run(), name="gridbot-processor"),
-            asyncio.create_task(self.sender.run(), name="gridbot-sender"),
-        ]
+        self._leader_tasks = [self._spawn("processor", self.processor.run), self._spawn("sender", self.sender.run)]
         if self.mode == "polling":
             self.poller = PollingReceiver(self.bot, self.engine, on_stored=self._stored,
                                           timeout=self.poll_timeout, clock=self.clock)
-            self._leader_tasks.append(asyncio.create_task(self.poller.run(), name="gridbot-poller"))
+            self._leader_tasks.append(self._spawn("poller", self.poller.run))
         elif self.public_url:
             try:
                 await set_webhook(self.bot, self.public_url, self.secret, path=webhook_path(self.secret))
             except Exception:
                 log.exception("setWebhook failed; Telegram keeps the previous webhook")
         self._start_scheduler()
+
+    def _fence(self) -> None:
+        """From here on, every transaction of this task proves the lease before it commits."""
+        assert self.epoch is not None
+        COMMIT_GUARD.set(leader.fence(name=self.lease_name, holder=self.holder, epoch=self.epoch))
+
+    def _spawn(self, name: str, body: Callable[[], Any]) -> asyncio.Task[None]:
+        """A supervised, fenced leader task."""
+        async def fenced() -> None:
+            self._fence()
+            await supervise(name, body, stopping=lambda: self._stopping.is_set() or not self.is_leader,
+                            on_death=self._die, redact=self._redact)
+
+        return asyncio.create_task(fenced(), name=f"gridbot-{name}")
 
     async def _step_down(self) -> None:
         if not self.is_leader:
@@ -269,14 +341,18 @@ class Runtime:
         self._scheduler = scheduler
 
     async def _run_job(self, name: str, seconds: float, fn: JobFn) -> None:
-        if not self.is_leader:
+        if not self.lease_proven():
             return
+        self._fence()
         run = asyncio.ensure_future(asyncio.to_thread(self._recorded, name, seconds, fn))
         self._job_runs.add(run)
         try:
             await run
-        except Exception:
-            log.exception("periodic job %s failed", name)
+        except Exception as exc:
+            if is_outage(exc):
+                log.warning("periodic job %s failed: %s", name, describe(exc, self._redact))
+            else:
+                log.exception("periodic job %s failed", name)
         finally:
             self._job_runs.discard(run)
         if self.sender is not None:

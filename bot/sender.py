@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,9 +26,10 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.ptb import retry_after_seconds
 from bot.sending import CALLBACK_CHAT_ID, PHOTO_KEY, REF_KEY
+from bot.supervise import describe
 from cases import outbox
 from cases.clock import Clock, utcnow
-from cases.db import read_scope, session_scope
+from cases.db import read_scope, session_scope, unguarded
 from cases.models import OutboxMessage
 from cases.services.people import mark_unreachable
 
@@ -126,11 +128,15 @@ class OutboxSender:
         batch: int = 500,
         concurrency: int = 32,
         backoff_base: float = 1.0,
-        backoff_cap: float = 300.0,
+        backoff_cap: float = 5.0,
         storm_chats: int = 3,
+        may_send: Callable[[], bool] = lambda: True,
         clock: Clock = utcnow,
     ) -> None:
-        self.engine, self.bot, self.clock = engine, bot, clock
+        """``backoff_cap``: the longest wait before retrying a row after a network error or a 5xx, so sending
+        resumes within seconds of the Bot API answering again. ``may_send``: asked before each send (the
+        leader lease still proven); while it says no, nothing is sent."""
+        self.engine, self.bot, self.clock, self.may_send = engine, bot, clock, may_send
         self.poll_interval, self.batch, self.concurrency = poll_interval, batch, concurrency
         self.backoff_base, self.backoff_cap, self.storm_chats = backoff_base, backoff_cap, storm_chats
         self.margin = margin
@@ -190,7 +196,7 @@ class OutboxSender:
         for job in jobs:
             if job.id in stale:
                 continue
-            if len(self._in_flight) >= self.concurrency:
+            if len(self._in_flight) >= self.concurrency or not self.may_send():
                 break
             now = time.monotonic()
             if self._paused_all > now:
@@ -272,7 +278,9 @@ class OutboxSender:
     def _record_many(self, results: list[tuple[_Job, _Outcome]]) -> None:
         """Record the outcomes of several sends in one transaction (a group commit)."""
         now = self.clock()
-        with session_scope(self.engine) as session:
+        # What was delivered is a fact whoever leads now: recorded without the lease fence, so that a new
+        # leader does not send it again.
+        with unguarded(), session_scope(self.engine) as session:
             outbox.mark_sent_many(session, [(job.id, outcome.message_id) for job, outcome in results
                                             if outcome.kind == "sent"], now=now)
             for job, outcome in results:
@@ -313,16 +321,22 @@ class OutboxSender:
     async def _deliver(self, job: _Job) -> None:
         try:
             outcome = await self._call(job)
-            for attempt in range(3):
+            attempt = 0
+            while True:  # the row stays in flight (never sent again) until its outcome is recorded
                 try:
                     if attempt == 0:
                         await self._record_soon(job, outcome)
                     else:
                         await asyncio.to_thread(self._record, job, outcome)
                     break
-                except Exception:
-                    log.exception("could not record outbox row %s (attempt %d)", job.id, attempt + 1)
-                    await asyncio.sleep(0.5 * (attempt + 1))
+                except Exception as exc:
+                    attempt += 1
+                    delay = min(self.backoff_cap, 0.5 * 2 ** min(attempt - 1, 10))
+                    log.warning("could not record outbox row %s (attempt %d): %s: %s; retrying in %.1f s",
+                                job.id, attempt, exc.__class__.__name__, " ".join(str(exc).split())[:200], delay)
+                    if self._stopping and attempt >= 3:
+                        break
+                    await asyncio.sleep(delay)
             if outcome.kind == "sent":
                 self.sent += 1
             elif outcome.kind == "failed":
@@ -364,8 +378,9 @@ class OutboxSender:
                 return _Outcome("sent", message_id=params.get("message_id"))
             return _Outcome("failed", error=exc.message)
         except (TelegramError, Exception) as exc:  # TimedOut, NetworkError, 5xx, bad token: keep trying
-            log.warning("outbox row %s: %s; retrying", job.id, exc)
-            return _Outcome("retry", error=f"{exc.__class__.__name__}: {exc}", delay=self._backoff(job))
+            error = describe(exc, lambda text: text.replace(self.bot.token, "<token>"))  # URLs carry the token
+            log.warning("outbox row %s: %s; retrying", job.id, error)
+            return _Outcome("retry", error=error, delay=self._backoff(job))
         message_id = result.get("message_id") if isinstance(result, dict) else params.get("message_id")
         return _Outcome("sent", message_id=message_id)
 

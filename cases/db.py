@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +82,35 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
+COMMIT_GUARD: ContextVar[Callable[[Session], None] | None] = ContextVar("gridbot_commit_guard", default=None)
+"""Checked inside every :func:`session_scope` transaction just before it commits, in the context that set it
+(leader work sets :func:`cases.leader.fence`; ``asyncio.to_thread`` carries it into worker threads). It
+raises to roll the transaction back."""
+
+
+@contextmanager
+def unguarded() -> Iterator[None]:
+    """Run without the commit guard (for recording facts that hold whoever leads, e.g. a delivered message)."""
+    token = COMMIT_GUARD.set(None)
+    try:
+        yield
+    finally:
+        COMMIT_GUARD.reset(token)
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on error. Objects stay usable after commit."""
+    """One transaction: commit on success, roll back on error. Objects stay usable after commit.
+
+    A :data:`COMMIT_GUARD` set in this context is checked in the transaction before it commits."""
     lock = _WRITE_LOCKS.get(engine)
     with lock if lock is not None else contextlib.nullcontext():
         session = Session(engine, expire_on_commit=False)
         try:
             yield session
+            guard = COMMIT_GUARD.get()
+            if guard is not None:
+                guard(session)
             session.commit()
         except BaseException:
             session.rollback()

@@ -29,6 +29,8 @@ J = JobRun.__table__  # type: ignore[attr-defined]
 
 STUCK_AFTER = timedelta(minutes=5)
 """Work waiting longer than this (an update not handled, a due message not sent) is a problem."""
+PROGRESS_WITHIN = timedelta(minutes=1)
+"""Work waiting this long while nothing was handled (or sent) for as long is a problem: a stalled leader."""
 RECENT = timedelta(days=1)
 
 
@@ -63,6 +65,8 @@ class Health:
     overdue_tickets: int
     held_tickets: int
     jobs: list[JobState] = field(default_factory=list)
+    inbox_last_processed_age: float | None = None  # since an update was last handled (None: never)
+    outbox_last_sent_age: float | None = None  # since a message was last sent (None: never)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -101,7 +105,15 @@ def check_health(session: Session, *, now: datetime) -> Health:
         jobs=[JobState(row.name, row.interval_seconds, _age(now, row.last_started_at) or 0.0,
                        _age(now, row.last_ok_at), row.last_error, row.runs, row.failures)
               for row in session.execute(select(J).order_by(J.c.name))],
+        inbox_last_processed_age=_age(now, session.execute(select(func.max(INBOX.c.processed_at))).scalar()),
+        outbox_last_sent_age=_age(now, session.execute(select(func.max(OUTBOX.c.sent_at))).scalar()),
     )
+
+
+def _stalled(waiting_age: float | None, last_done_age: float | None, within: timedelta) -> bool:
+    """Work waited longer than ``within`` and none was done for as long: the loop doing it has stopped."""
+    seconds = within.total_seconds()
+    return (waiting_age or 0) > seconds and (last_done_age is None or last_done_age > seconds)
 
 
 def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER) -> list[str]:
@@ -113,10 +125,17 @@ def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER) -> list[st
         found.append(f"the leader lease of {health.leader} ran out {-health.leader_expires_in:.0f} s ago: "
                      "no bot process is handling updates")
     limit = stuck_after.total_seconds()
-    if health.inbox_oldest_age is not None and health.inbox_oldest_age > limit:
+    within = PROGRESS_WITHIN.total_seconds()
+    if _stalled(health.inbox_oldest_age, health.inbox_last_processed_age, PROGRESS_WITHIN):
+        found.append(f"the inbox makes no progress: {health.inbox_waiting} updates wait, the oldest for "
+                     f"{health.inbox_oldest_age:.0f} s, and none was handled in the last {within:.0f} s")
+    elif health.inbox_oldest_age is not None and health.inbox_oldest_age > limit:
         found.append(f"{health.inbox_waiting} updates wait to be handled, the oldest for "
                      f"{health.inbox_oldest_age:.0f} s")
-    if health.outbox_oldest_due_age is not None and health.outbox_oldest_due_age > limit:
+    if _stalled(health.outbox_oldest_due_age, health.outbox_last_sent_age, PROGRESS_WITHIN):
+        found.append(f"the outbox makes no progress: {health.outbox_waiting} messages wait, the oldest due for "
+                     f"{health.outbox_oldest_due_age:.0f} s, and none was sent in the last {within:.0f} s")
+    elif health.outbox_oldest_due_age is not None and health.outbox_oldest_due_age > limit:
         found.append(f"{health.outbox_waiting} messages wait to be sent, the oldest due for "
                      f"{health.outbox_oldest_due_age:.0f} s (Telegram unreachable or rate-limited?)")
     leader_alive = health.leader_expires_in is not None and health.leader_expires_in >= 0

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -226,13 +226,14 @@ class DigestLog(SQLModel, table=True):
 
 
 class SchedulerLock(SQLModel, table=True):
-    """A lease row so only one process sweeps at a time (PostgreSQL also uses advisory locks)."""
+    """The leader lease (:mod:`cases.leader`); ``epoch`` grows with every takeover and fences leader work."""
 
     __tablename__ = "scheduler_lock"
 
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    epoch: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
 
 class JobRun(SQLModel, table=True):

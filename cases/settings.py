@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///gridbot.db"
     rules: str = "routing_rules.yaml"
     sweep_seconds: float = Field(60.0, gt=0)
+    lease_seconds: float = Field(
+        30.0, gt=0.5,
+        description="the leader lease: renewed every third of it; another process takes over when it runs out",
+    )
     webhook_secret: str | None = None
     outbox_global_per_second: float = 30.0
     outbox_private_per_second: float = 1.0

@@ -44,6 +44,7 @@ def run(
             typer.echo(str(issue), err=True)
         raise typer.Exit(1) from None
     from bot.app import build_app  # the handlers, imported only when the bot really runs
+    from bot.runtime import TaskDied
 
     app = build_app(settings, rules=rules)  # applies the migrations first
     try:
@@ -51,5 +52,8 @@ def run(
             app.runtime.run_webhook(webhook, listen, port)
         else:
             app.runtime.run_polling()
+    except TaskDied as exc:  # logged with its traceback; the lease is released: let another process take over
+        typer.echo(f"gridbot stopped: a task died ({exc}); see the log above", err=True)
+        raise typer.Exit(1) from None
     finally:
         app.engine.dispose()

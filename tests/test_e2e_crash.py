@@ -105,7 +105,7 @@ def emu() -> Iterator[EmulatorThread]:
 def _start_bot(emu: EmulatorThread, db_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GRIDBOT_TOKEN": TOKEN, "GRIDBOT_API_BASE_URL": emu.base_url,
            "GRIDBOT_DATABASE_URL": f"sqlite:///{db_path}", "GRIDBOT_RULES": str(ROOT / "routing_rules.yaml"),
-           "GRIDBOT_SWEEP_SECONDS": "3600"}
+           "GRIDBOT_SWEEP_SECONDS": "3600", "GRIDBOT_LEASE_SECONDS": "6"}  # a restart waits out the lease
     for name in ("GRIDBOT_OUTBOX_GLOBAL_PER_SECOND", "GRIDBOT_OUTBOX_PRIVATE_PER_SECOND", "GRIDBOT_WEBHOOK_SECRET"):
         env.pop(name, None)  # Telegram's real limits, as the emulator checks them
     with log_path.open("ab") as log:

@@ -68,10 +68,38 @@ def test_what_an_operator_must_look_at(engine: Engine) -> None:
     assert (health.open_tickets, health.overdue_tickets, health.held_tickets) == (3, 1, 1)
     assert problems(health) == [
         "the leader lease of host:1:abc ran out 1170 s ago: no bot process is handling updates",
-        "1 updates wait to be handled, the oldest for 1200 s",
-        "1 messages wait to be sent, the oldest due for 1200 s (Telegram unreachable or rate-limited?)",
+        "the inbox makes no progress: 1 updates wait, the oldest for 1200 s, and none was handled in the last 60 s",
+        "the outbox makes no progress: 1 messages wait, the oldest due for 1200 s, and none was sent in the "
+        "last 60 s",
         "1 updates were given up on in the last day (see the logs; the residents were told)",
     ]
+
+
+def test_a_live_leader_whose_inbox_or_outbox_stalls_for_a_minute_is_a_problem(engine: Engine) -> None:
+    """The lease is renewed (the lease task lives) but the work loops stopped: flagged after a minute."""
+    with session_scope(engine) as s:
+        assert leader.try_acquire(s, holder="host:1:abc", ttl=30, now=NOW - timedelta(seconds=5))
+        inbox.store(s, [_update(1, 7), _update(2, 7), _update(3, 8)], now=NOW - timedelta(seconds=90))
+        inbox.mark_processed(s, 1, now=NOW - timedelta(seconds=85))
+        for n in range(3):
+            row = outbox.enqueue(s, chat_id=7, method="sendMessage", payload={"text": f"m{n}"},
+                                 now=NOW - timedelta(seconds=80))
+            assert row is not None and row.id is not None
+            if n == 0:
+                outbox.mark_sent(s, row.id, message_id=1, now=NOW - timedelta(seconds=75))
+    with Session(engine) as s:
+        health = check_health(s, now=NOW)
+    assert (health.inbox_last_processed_age, health.outbox_last_sent_age) == (85.0, 75.0)
+    assert problems(health) == [
+        "the inbox makes no progress: 2 updates wait, the oldest for 90 s, and none was handled in the last 60 s",
+        "the outbox makes no progress: 2 messages wait, the oldest due for 80 s, and none was sent in the last 60 s",
+    ]
+    # The same backlog while work goes on (one handled and one sent 10 s ago) is no problem yet.
+    with session_scope(engine) as s:
+        inbox.mark_processed(s, 2, now=NOW - timedelta(seconds=10))
+        outbox.mark_sent_many(s, [(2, 2)], now=NOW - timedelta(seconds=10))
+    with Session(engine) as s:
+        assert problems(check_health(s, now=NOW)) == []
 
 
 def status_app() -> typer.Typer:

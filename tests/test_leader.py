@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from cases import leader
-from cases.db import session_scope
+from cases.db import COMMIT_GUARD, session_scope
+from cases.models import JobRun
 
 
 def _acquire(engine: Engine, holder: str, now: datetime, ttl: float = 30) -> bool:
@@ -61,18 +64,41 @@ def test_concurrent_acquire_exactly_one_winner(engine: Engine, now: datetime) ->
     assert sorted(results.values()) == [False] * 5 + [True]
 
 
-def test_a_lease_holder_that_died_on_this_host_is_recognised() -> None:
-    import os
-    import socket
-    import subprocess
-    import sys
+def test_a_takeover_increments_the_epoch_and_fences_the_old_holder(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        now = leader.database_now(session)
+        assert leader.try_acquire(session, holder="a", ttl=0.5, now=now - timedelta(seconds=1))  # expired
+        assert leader.epoch_of(session, holder="a") == 1
+    with session_scope(engine) as session:
+        assert leader.try_acquire(session, holder="b", ttl=30, now=leader.database_now(session))
+        assert leader.epoch_of(session, holder="b") == 2, "a takeover starts a new epoch"
+        assert leader.epoch_of(session, holder="a") is None
+    with session_scope(engine) as session:
+        assert leader.try_acquire(session, holder="b", ttl=30, now=leader.database_now(session))
+        assert leader.epoch_of(session, holder="b") == 2, "renewing keeps the epoch"
+        assert leader.holds(session, holder="b", epoch=2)
+        assert not leader.holds(session, holder="a", epoch=1)
+        assert not leader.holds(session, holder="b", epoch=1)
 
-    from bot.runtime import holder_is_dead
+    # Work done under the old holder's fence is rolled back; the new holder's commits.
+    def write(holder: str, epoch: int, marker: str) -> None:
+        token = COMMIT_GUARD.set(leader.fence(holder=holder, epoch=epoch))
+        try:
+            with session_scope(engine) as session:
+                session.add(JobRun(name=marker, interval_seconds=1, holder=holder, last_started_at=datetime.now(UTC),
+                                   runs=1, failures=0))
+        finally:
+            COMMIT_GUARD.reset(token)
 
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    host = socket.gethostname()
-    assert holder_is_dead(f"{host}:{child.pid}:abc123")
-    assert not holder_is_dead(f"{host}:{os.getpid()}:abc123"), "we are alive"
-    assert not holder_is_dead(f"other-host-{host}:{child.pid}:abc123"), "another host's process is not ours to judge"
-    assert not holder_is_dead("garbage")
+    with pytest.raises(leader.LeaseLost):
+        write("a", 1, "stale")
+    write("b", 2, "fresh")
+    with session_scope(engine) as session:
+        assert {row.name for row in session.exec(select(JobRun))} == {"fresh"}
+
+
+def test_an_expired_lease_proves_nothing_even_before_a_takeover(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        assert leader.try_acquire(session, holder="a", ttl=1, now=leader.database_now(session) - timedelta(seconds=2))
+    with session_scope(engine) as session:
+        assert not leader.holds(session, holder="a", epoch=1), "a leader frozen past its lease may not act"
