@@ -102,3 +102,47 @@ def test_an_expired_lease_proves_nothing_even_before_a_takeover(engine: Engine) 
         assert leader.try_acquire(session, holder="a", ttl=1, now=leader.database_now(session) - timedelta(seconds=2))
     with session_scope(engine) as session:
         assert not leader.holds(session, holder="a", epoch=1), "a leader frozen past its lease may not act"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_takeover_waits_for_the_fenced_work_under_way(pg_url: str) -> None:
+    """The fence share-locks the lease row: a takeover cannot slip in between the check and the commit."""
+    from cases.db import make_engine, upgrade
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    try:
+        with session_scope(engine) as session:
+            now = leader.database_now(session)
+            assert leader.try_acquire(session, holder="old", ttl=1, now=now)
+        order: list[str] = []
+        checked = threading.Event()
+
+        def old_leader_work() -> None:
+            with session_scope(engine) as session:
+                assert leader.holds(session, holder="old", epoch=1)  # proven, and the row is now share-locked
+                checked.set()
+                while leader.database_now(session) <= now + timedelta(seconds=1.2):
+                    threading.Event().wait(0.05)  # the lease runs out while this transaction is still open
+                order.append("old leader committed")
+
+        def new_leader() -> None:
+            checked.wait(10)
+            while True:
+                with session_scope(engine) as session:
+                    if leader.try_acquire(session, holder="new", ttl=30, now=leader.database_now(session)):
+                        order.append("new leader took over")
+                        return
+                threading.Event().wait(0.05)
+
+        threads = [threading.Thread(target=old_leader_work), threading.Thread(target=new_leader)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert order == ["old leader committed", "new leader took over"]
+        with session_scope(engine) as session:
+            assert not leader.holds(session, holder="old", epoch=1)
+            assert leader.holds(session, holder="new", epoch=2)
+    finally:
+        engine.dispose()
