@@ -3,18 +3,23 @@ and, when nobody is registered there, the leaders above."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot.context import BotContext
-from bot.keyboards import dispatch_keyboard, held_keyboard
+from bot.keyboards import details_keyboard, dispatch_keyboard, held_keyboard
 from bot.render import age_text, area_label, local_time, priority_label, shorten, target_label
-from bot.replies import say, tell
+from bot.replies import dispatch_rows, say, tell
+from bot.sending import queue_edit
 from bot.texts import t
+from cases import outbox
 from cases.clock import as_utc
 from cases.models import GroupBinding, Person, Role, Ticket
+from cases.services.events import latest_event_id
 from cases.services.people import people_over, staff_for_target
 from cases.services.tickets import possible_duplicate
 
@@ -28,15 +33,21 @@ def _place(ticket: Ticket) -> str:
 
 
 def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime) -> int:
-    """Send ``ticket`` to everyone who may claim it; returns how many chats were told."""
+    """Send ``ticket`` to everyone who may claim it; returns how many chats were told.
+
+    The cards are keyed by the event that put the ticket up for claiming (opened, located, handed back,
+    reopened, transferred...), so every lap announces it again with a live Claim button.
+    """
     assert ticket.id is not None
+    cause = latest_event_id(session, ticket.id)
+    urgency = ticket_priority(ticket)
     recipients = handlers_of(session, ctx, ticket.target)
     duplicate = possible_duplicate(session, ticket)
     told = 0
     for person in recipients:
         tell(session, person, "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
              markup=dispatch_keyboard(ctx.codec, ticket.id, person.language),
-             dedupe_key=f"dispatch:{ticket.id}:{person.id}:{ticket.claim_reminders}:{ticket.reopen_count}",
+             dedupe_key=f"dispatch:{ticket.id}:{person.id}:e{cause}", urgency=urgency,
              **card_values(ctx, ticket, person.language, duplicate=duplicate))
         told += 1
     if ticket.area:
@@ -44,16 +55,35 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
         for group in groups:
             say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),
-                dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:{ticket.claim_reminders}:{ticket.reopen_count}",
+                dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:e{cause}", urgency=urgency,
                 **card_values(ctx, ticket, "zh", duplicate=duplicate))
             told += 1
     if not recipients:
         for leader in leaders_for(session, ctx, ticket):
             tell(session, leader, "no_worker", now=now, ticket_id=ticket.id,
+                 dedupe_key=f"no_worker:{ticket.id}:{leader.id}:e{cause}", urgency=urgency,
                  markup=dispatch_keyboard(ctx.codec, ticket.id, leader.language),
                  number=ticket.number, target=target_label(ctx.rules, ticket.target, leader.language))
             told += 1
     return told
+
+
+def edit_announcements(session: Session, ctx: BotContext, ticket: Ticket, text: Callable[[str], str], *,
+                       now: datetime) -> None:
+    """Edit every announcement of the ticket to ``text(language)``, keeping only a Details button (so no
+    Claim button stays live once it is claimed, cancelled or merged)."""
+    assert ticket.id is not None
+    for row in dispatch_rows(session, ticket):
+        recipient = session.exec(select(Person).where(Person.telegram_id == row.chat_id)).first()
+        lang = recipient.language if recipient else "zh"
+        queue_edit(session, chat_id=row.chat_id, of_outbox_id=row.id, text=text(lang), priority=outbox.ACTION,
+                   reply_markup=details_keyboard(ctx.codec, ticket.id, lang), now=now)
+
+
+def ticket_priority(ticket: Ticket) -> int:
+    """The outbox priority of what asks someone to act on ``ticket``: an emergency's cards, reminders and
+    escalations go before everything else; any other ticket's come before routine replies."""
+    return outbox.EMERGENCY if ticket.priority == "emergency" else outbox.ACTION
 
 
 def handlers_of(session: Session, ctx: BotContext, target: str) -> list[Person]:
@@ -82,7 +112,7 @@ def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter:
              reporter=reporter.name or str(reporter.telegram_id), summary=shorten(ticket.text or "-", 200))
 
 
-def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, str]:
+def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, Any]:
     """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem."""
     rules = ctx.rules
     hint = "" if duplicate is None else "\n" + t("w_possible_duplicate", lang, number=duplicate.number,

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import dispatch
+from bot.dispatching import dispatch, edit_announcements
 from bot.intake import decide, locate_draft, set_home
 from bot.render import target_label, ticket_line
 from bot.replies import answer, close_press, refuse_press, remove_buttons, say, say_raw, tell
@@ -100,6 +100,8 @@ def cmd_cancel(session: Session, ctx: BotContext, person: Person, chat_id: int, 
         say(session, chat_id, lang, "cancel_refused", now=now, number=ticket.number)
         return
     say(session, chat_id, lang, "cancelled_by_you", now=now, number=ticket.number)
+    edit_announcements(session, ctx, ticket, lambda lang: t("w_ticket_cancelled", lang, number=ticket.number),
+                       now=now)
 
 
 def on_resident_button(session: Session, ctx: BotContext, person: Person, cb: Callback, *, query_id: str,
