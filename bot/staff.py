@@ -32,7 +32,7 @@ from cases.clock import as_utc
 from cases.models import ChatState, GroupBinding, Person, Role, RoleAssignment, Ticket
 from cases.services import authz
 from cases.services import tickets as svc
-from cases.services.errors import InviteError, NotFound, PermissionDenied
+from cases.services.errors import InvalidInput, InviteError, NotFound, PermissionDenied
 from cases.services.people import redeem_invite
 from cases.states import TransitionError
 
@@ -301,10 +301,27 @@ def _acted(session: Session, ctx: BotContext, person: Person, chat_id: int, numb
     except PermissionDenied:
         say(session, chat_id, lang, "not_allowed", now=now)
         return None
-    except TransitionError as exc:
-        say_raw(session, chat_id, str(exc), now=now)
+    except (TransitionError, InvalidInput) as exc:
+        refuse(session, person, chat_id, number, exc, now=now)
         return None
     return session.get(Ticket, number)
+
+
+def refuse(session: Session, person: Person, chat_id: int, number: int, exc: Exception, *, now: datetime) -> None:
+    """Answer a refused action in the person's language (never the service's English message): the ticket's
+    state when the state forbids it, else what was wrong with the input."""
+    lang = person.language
+    ticket = session.get(Ticket, number)
+    code = getattr(exc, "code", None)
+    label = f"#{number}"
+    if code in ("not_paused", "already_paused"):
+        say(session, chat_id, lang, code, now=now, number=label)
+    elif code == "no_reason":
+        say(session, chat_id, lang, "usage", now=now, usage="/pause 12 等待居民提供门牌号")
+    elif ticket is not None and (isinstance(exc, TransitionError) or code == "not_pausable"):
+        say(session, chat_id, lang, "action_refused", now=now, number=label, status=status_label(ticket.status, lang))
+    else:
+        say(session, chat_id, lang, "input_refused", now=now)
 
 
 # ---------------------------------------------------------------- buttons
@@ -329,7 +346,7 @@ def on_staff_button(session: Session, ctx: BotContext, person: Person, cb: Callb
                       message_id=message_id, now=now)
     except PermissionDenied:
         answer(session, query_id, t("not_allowed", lang), now=now, alert=True)
-    except (TransitionError, NotFound):
+    except (TransitionError, NotFound, InvalidInput):  # the ticket or the list behind the button moved on
         refuse_press(session, query_id, chat_id, message_id, "stale_button", lang, now=now)
     return True
 
@@ -519,8 +536,11 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
     ticket_id = state.ticket_id
     awaiting = state.awaiting
     data = dict(state.data)
-    clear_state(session, chat_id)
     note = text.strip()
+    if not note and awaiting != "resolve":
+        say(session, chat_id, lang, "note_needs_text", now=now)  # a sticker, a file...: the question stays
+        return True
+    clear_state(session, chat_id)
 
     def act() -> None:
         if awaiting in ("note_public", "note_internal"):
