@@ -14,6 +14,7 @@ from telegram import CallbackQuery, Message, Update, User
 from bot import resident, staff
 from bot.context import BotContext
 from bot.intake import answers_location_question, on_location, on_voice, pending_location, take_report
+from bot.joining import cmd_join
 from bot.render import status_label
 from bot.replies import answer, refuse_press, say
 from bot.state import clear_state, get_state
@@ -112,7 +113,7 @@ def on_command(session: Session, ctx: BotContext, person: Person, message: Messa
         "queue": staff.cmd_queue, "my": staff.cmd_my, "overdue": staff.cmd_overdue,
     }
     with_args = {
-        "cancel": resident.cmd_cancel, "join": staff.cmd_join, "ticket": staff.cmd_ticket,
+        "cancel": resident.cmd_cancel, "join": cmd_join, "ticket": staff.cmd_ticket,
         "pause": staff.cmd_pause, "resume": staff.cmd_resume, "merge": staff.cmd_merge,
         "find": staff.cmd_find,
     }

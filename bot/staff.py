@@ -32,29 +32,10 @@ from cases.clock import as_utc
 from cases.models import ChatState, GroupBinding, Person, Role, RoleAssignment, Ticket
 from cases.services import authz
 from cases.services import tickets as svc
-from cases.services.errors import InvalidInput, InviteError, NotFound, PermissionDenied
-from cases.services.people import redeem_invite
+from cases.services.errors import InvalidInput, NotFound, PermissionDenied
 from cases.states import TransitionError
 
 LIST_LIMIT = 30
-
-
-def cmd_join(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
-             now: datetime) -> None:
-    """Redeem a one-time invite code."""
-    lang = person.language
-    if not args:
-        say(session, chat_id, lang, "usage", now=now, usage="/join ABCD-EFGH-JK")
-        return
-    try:
-        assignment = redeem_invite(session, code=args[0], person=person, now=now)
-    except InviteError as exc:
-        say(session, chat_id, lang, "join_failed", now=now, reason=str(exc))
-        return
-    scope = assignment.scope
-    scope_name = target_label(ctx.rules, scope, lang) if scope.startswith("team:") else ctx.rules.area_name(scope, lang)
-    say(session, chat_id, lang, "joined", now=now, role=t(f"role_{assignment.role}", lang), scope=scope_name)
-    say(session, chat_id, lang, "help_staff", now=now)
 
 
 def _scopes(session: Session, person: Person) -> list[RoleAssignment]:
