@@ -7,18 +7,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.context import BotContext
-from bot.keyboards import details_keyboard, dispatch_keyboard, held_keyboard
+from bot.keyboards import details_keyboard, dispatch_keyboard
 from bot.render import age_text, area_label, local_time, priority_label, shorten, target_label
 from bot.replies import dispatch_rows, say, tell
-from bot.sending import queue_edit
+from bot.sending import queue_edit, queue_message
 from bot.texts import t
 from cases import outbox
 from cases.clock import as_utc
-from cases.models import GroupBinding, Person, Role, Ticket
+from cases.models import GroupBinding, OutboxMessage, Person, Role, Ticket
+from cases.services import flood
 from cases.services.events import latest_event_id
 from cases.services.people import people_over, staff_for_target
 from cases.services.tickets import possible_duplicate
@@ -102,14 +103,38 @@ def leaders_for(session: Session, ctx: BotContext, ticket: Ticket) -> list[Perso
     return leaders or people_over(session, ctx.rules, area, [Role.SUPERVISOR])
 
 
+HOLD_NUMBERS = 30
+"""How many held tickets a hold's message lists by number."""
+
+
 def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter: Person, *,
                     now: datetime) -> None:
-    """Tell the leaders a flooding resident's ticket waits for their review."""
-    assert ticket.id is not None
+    """A flooding resident's ticket waits for review: each leader hears of the hold once, in one message
+    that is edited to the current count (edits notify nobody; a newer edit supersedes one not yet sent)."""
+    assert ticket.id is not None and reporter.id is not None
+    hold = flood.note_held(session, reporter_id=reporter.id, ticket_id=ticket.id, now=now)
+    waiting = flood.still_held(session, reporter_id=reporter.id, anchor_ticket_id=hold.anchor_ticket_id,
+                               limit=HOLD_NUMBERS + 1)
+    numbers = " ".join(f"#{n}" for n in waiting[:HOLD_NUMBERS]) + (" …" if len(waiting) > HOLD_NUMBERS else "")
+    values = {"reporter": reporter.name or str(reporter.telegram_id), "count": hold.count,
+              "numbers": numbers or ticket.number, "number": ticket.number, "summary": shorten(ticket.text or "-", 200)}
     for leader in leaders_for(session, ctx, ticket):
-        tell(session, leader, "held_for_review", now=now, ticket_id=ticket.id,
-             markup=held_keyboard(ctx.codec, ticket.id, leader.language), number=ticket.number,
-             reporter=reporter.name or str(reporter.telegram_id), summary=shorten(ticket.text or "-", 200))
+        key = f"hold:{reporter.id}:{hold.anchor_ticket_id}:{leader.id}"
+        text = t("held_for_review_many", leader.language, **values)
+        first = session.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key) == key)).first()
+        if first is None:
+            queue_message(session, chat_id=leader.telegram_id, text=text, purpose="hold",
+                          ticket_id=hold.anchor_ticket_id, dedupe_key=key, priority=outbox.ACTION, now=now)
+            continue
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.chat_id) == leader.telegram_id, col(OutboxMessage.purpose) == "hold_edit",
+                   col(OutboxMessage.ticket_id) == hold.anchor_ticket_id, col(OutboxMessage.sent_at).is_(None),
+                   col(OutboxMessage.failed_at).is_(None))
+            .values(failed_at=now, error="superseded by a newer count")
+        )
+        queue_edit(session, chat_id=leader.telegram_id, of_outbox_id=first.id, text=shorten(text, 4000),
+                   purpose="hold_edit", ticket_id=hold.anchor_ticket_id, priority=outbox.ACTION, now=now)
 
 
 def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, Any]:

@@ -125,7 +125,8 @@ def show_ticket(session: Session, ctx: BotContext, person: Person, chat_id: int,
     if ticket.claimed_by == person.id and ticket.status == "claimed":
         markup = kb.holder_keyboard(ctx.codec, ticket.id, lang)
     elif authz.can(session, ctx.rules, person, "reassign", ticket) and ticket.status in ("open", "claimed"):
-        markup = kb.supervisor_keyboard(ctx.codec, ticket.id, lang)
+        held = ticket.held and ticket.status == "open"  # a flood's report waits for this review
+        markup = (kb.held_keyboard if held else kb.supervisor_keyboard)(ctx.codec, ticket.id, lang)
     say_raw(session, chat_id, text, now=now, markup=markup)
     send_attachments(session, chat_id, ticket, now=now)
 

@@ -40,7 +40,7 @@ REFUSALS: dict[str, dict[str, str]] = {
         "en": "⚠️ Someone entered {attempts} wrong invite codes in a row ({who}); locked out for {minutes} minutes.",
     },
     "held_for_review_many": {
-        "zh": "⚠️ 居民 {reporter} 一小时内报事过多，已暂扣 {count} 张工单待您审核（最新 {number}：{summary}）。用 /queue 查看，或在每张工单上点“派出”。",
-        "en": "⚠️ Resident {reporter} sent many reports within an hour; {count} tickets are held for your review (latest {number}: {summary}). See /queue, or press Dispatch on each.",
+        "zh": "⚠️ 居民 {reporter} 一小时内报事过多，已暂扣 {count} 张工单待您审核：{numbers}\n最新一条 {number}：{summary}\n发送 /ticket 编号 查看，可派出或撤销。",
+        "en": "⚠️ Resident {reporter} sent too many reports within an hour; {count} tickets are held for your review: {numbers}\nLatest {number}: {summary}\nSend /ticket NUMBER to see one and dispatch or cancel it.",
     },
 }
