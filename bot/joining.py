@@ -38,7 +38,7 @@ def cmd_join(session: Session, ctx: BotContext, person: Person, chat_id: int, ar
     except InviteError as exc:
         failure = join_guard.record_failure(session, chat_id, now=now)
         if failure.locked_until is None:
-            say(session, chat_id, lang, "join_failed", now=now, reason=str(exc))
+            say(session, chat_id, lang, "join_failed", now=now, reason=t(f"join_{exc.code}", lang))
             return
         minutes = _minutes(failure.locked_until - now)
         say(session, chat_id, lang, "join_locked", now=now, minutes=minutes)

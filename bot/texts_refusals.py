@@ -35,6 +35,9 @@ REFUSALS: dict[str, dict[str, str]] = {
         "zh": "邀请码输错次数过多，请 {minutes} 分钟后再试。",
         "en": "Too many wrong invite codes; please try again in {minutes} minutes.",
     },
+    "join_unknown": {"zh": "没有这个邀请码，请检查是否输错，或索取新的邀请码", "en": "this code is not known; check it for typos or ask for a new one"},
+    "join_used": {"zh": "这个邀请码已被使用，请索取新的邀请码", "en": "this code has already been used; ask for a new one"},
+    "join_expired": {"zh": "这个邀请码已过期，请索取新的邀请码", "en": "this code has expired; ask for a new one"},
     "n_join_locked": {
         "zh": "⚠️ 有人连续 {attempts} 次输错邀请码（{who}），已锁定 {minutes} 分钟。",
         "en": "⚠️ Someone entered {attempts} wrong invite codes in a row ({who}); locked out for {minutes} minutes.",

@@ -45,6 +45,7 @@ def test_wrong_codes_lock_the_chat_out_and_supervisors_hear_once(engine: Engine,
         run(engine, ctx, inputs.message(STRANGER, f"/join WRONG-CODE-{n}"), now + timedelta(seconds=n))
     told = _texts(engine, STRANGER)
     assert sum("邀请码无效" in t for t in told) == join_guard.MAX_FAILURES - 1
+    assert "没有这个邀请码" in told[0] and not any(ch.isascii() and ch.isalpha() for ch in told[0]), told[0]
     assert "输错次数过多" in told[-1] and "60 分钟" in told[-1]
     for supervisor in (SUPERVISOR, OTHER_SUPERVISOR):
         assert sum("连续 5 次输错邀请码" in t for t in _texts(engine, supervisor)) == 1
