@@ -17,7 +17,7 @@ from bot.handlers import handle_update, on_give_up
 from bot.notifier import TelegramNotifier
 from bot.runtime import Job, JobFn, Runtime
 from cases.clock import Clock, utcnow
-from cases.db import make_engine, upgrade
+from cases.db import make_engine, session_scope, upgrade
 from cases.holiday_calendar import check_calendar_at
 from cases.retention import prune
 from cases.rules.loader import load_rules
@@ -70,6 +70,16 @@ def retention_job(keep: timedelta) -> JobFn:
     return job
 
 
+def _apply_renames(engine: Engine, rules: Rules, now: datetime) -> None:
+    """Stored ids the rules renamed (``renamed_from``) move to the new ids before anything else runs."""
+    from cases.renames import apply_renames
+
+    with session_scope(engine) as session:
+        report = apply_renames(session, rules, now=now)
+    if report.rows:
+        log.info("rules: %s", report.describe())
+
+
 def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine | None = None,
               clock: Clock = utcnow, migrate: bool = True, runtime_options: dict[str, Any] | None = None,
               on_ready: Callable[[User], None] | None = None) -> App:
@@ -81,6 +91,8 @@ def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine 
     if migrate:
         upgrade(engine)
     rules = rules if rules is not None else load_rules(settings.rules)
+    if migrate:
+        _apply_renames(engine, rules, clock())
     calendar = check_calendar_at(rules, clock())
     for line in calendar.problems + calendar.warnings:
         log.warning("rules: %s", line)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 VERSION = "1"
 MAX_BYTES = 64
 _MAC_BYTES = 6
+ID_LIMIT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,12 @@ class Callback:
     args: tuple[str, ...]
 
     def int_arg(self, index: int) -> int | None:
-        """Argument ``index`` as an int, or None when absent or not a number."""
+        """Argument ``index`` as an int, or None when absent, not a number, or beyond a database id (32 bits)."""
         try:
-            return int(self.args[index])
+            value = int(self.args[index])
         except (IndexError, ValueError):
             return None
+        return value if -ID_LIMIT <= value <= ID_LIMIT else None
 
     def arg(self, index: int) -> str | None:
         """Argument ``index`` or None."""

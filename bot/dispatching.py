@@ -3,18 +3,24 @@ and, when nobody is registered there, the leaders above."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from bot.context import BotContext
-from bot.keyboards import dispatch_keyboard, held_keyboard
+from bot.keyboards import details_keyboard, dispatch_keyboard
 from bot.render import age_text, area_label, local_time, priority_label, shorten, target_label
-from bot.replies import say, tell
+from bot.replies import dispatch_rows, say, tell
+from bot.sending import queue_edit, queue_message
 from bot.texts import t
+from cases import outbox
 from cases.clock import as_utc
-from cases.models import GroupBinding, Person, Role, Ticket
+from cases.models import GroupBinding, OutboxMessage, Person, Role, Ticket
+from cases.services import flood
+from cases.services.events import latest_event_id
 from cases.services.people import people_over, staff_for_target
 from cases.services.tickets import possible_duplicate
 
@@ -28,15 +34,21 @@ def _place(ticket: Ticket) -> str:
 
 
 def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime) -> int:
-    """Send ``ticket`` to everyone who may claim it; returns how many chats were told."""
+    """Send ``ticket`` to everyone who may claim it; returns how many chats were told.
+
+    The cards are keyed by the event that put the ticket up for claiming (opened, located, handed back,
+    reopened, transferred...), so every lap announces it again with a live Claim button.
+    """
     assert ticket.id is not None
+    cause = latest_event_id(session, ticket.id)
+    urgency = ticket_priority(ticket)
     recipients = handlers_of(session, ctx, ticket.target)
     duplicate = possible_duplicate(session, ticket)
     told = 0
     for person in recipients:
         tell(session, person, "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
              markup=dispatch_keyboard(ctx.codec, ticket.id, person.language),
-             dedupe_key=f"dispatch:{ticket.id}:{person.id}:{ticket.claim_reminders}:{ticket.reopen_count}",
+             dedupe_key=f"dispatch:{ticket.id}:{person.id}:e{cause}", urgency=urgency,
              **card_values(ctx, ticket, person.language, duplicate=duplicate))
         told += 1
     if ticket.area:
@@ -44,16 +56,35 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
         for group in groups:
             say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),
-                dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:{ticket.claim_reminders}:{ticket.reopen_count}",
+                dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:e{cause}", urgency=urgency,
                 **card_values(ctx, ticket, "zh", duplicate=duplicate))
             told += 1
     if not recipients:
         for leader in leaders_for(session, ctx, ticket):
             tell(session, leader, "no_worker", now=now, ticket_id=ticket.id,
+                 dedupe_key=f"no_worker:{ticket.id}:{leader.id}:e{cause}", urgency=urgency,
                  markup=dispatch_keyboard(ctx.codec, ticket.id, leader.language),
                  number=ticket.number, target=target_label(ctx.rules, ticket.target, leader.language))
             told += 1
     return told
+
+
+def edit_announcements(session: Session, ctx: BotContext, ticket: Ticket, text: Callable[[str], str], *,
+                       now: datetime) -> None:
+    """Edit every announcement of the ticket to ``text(language)``, keeping only a Details button (so no
+    Claim button stays live once it is claimed, cancelled or merged)."""
+    assert ticket.id is not None
+    for row in dispatch_rows(session, ticket):
+        recipient = session.exec(select(Person).where(Person.telegram_id == row.chat_id)).first()
+        lang = recipient.language if recipient else "zh"
+        queue_edit(session, chat_id=row.chat_id, of_outbox_id=row.id, text=text(lang), priority=outbox.ACTION,
+                   reply_markup=details_keyboard(ctx.codec, ticket.id, lang), now=now)
+
+
+def ticket_priority(ticket: Ticket) -> int:
+    """The outbox priority of what asks someone to act on ``ticket``: an emergency's cards, reminders and
+    escalations go before everything else; any other ticket's come before routine replies."""
+    return outbox.EMERGENCY if ticket.priority == "emergency" else outbox.ACTION
 
 
 def handlers_of(session: Session, ctx: BotContext, target: str) -> list[Person]:
@@ -72,17 +103,41 @@ def leaders_for(session: Session, ctx: BotContext, ticket: Ticket) -> list[Perso
     return leaders or people_over(session, ctx.rules, area, [Role.SUPERVISOR])
 
 
+HOLD_NUMBERS = 30
+"""How many held tickets a hold's message lists by number."""
+
+
 def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter: Person, *,
                     now: datetime) -> None:
-    """Tell the leaders a flooding resident's ticket waits for their review."""
-    assert ticket.id is not None
+    """A flooding resident's ticket waits for review: each leader hears of the hold once, in one message
+    that is edited to the current count (edits notify nobody; a newer edit supersedes one not yet sent)."""
+    assert ticket.id is not None and reporter.id is not None
+    hold = flood.note_held(session, reporter_id=reporter.id, ticket_id=ticket.id, now=now)
+    waiting = flood.still_held(session, reporter_id=reporter.id, anchor_ticket_id=hold.anchor_ticket_id,
+                               limit=HOLD_NUMBERS + 1)
+    numbers = " ".join(f"#{n}" for n in waiting[:HOLD_NUMBERS]) + (" …" if len(waiting) > HOLD_NUMBERS else "")
+    values = {"reporter": reporter.name or str(reporter.telegram_id), "count": hold.count,
+              "numbers": numbers or ticket.number, "number": ticket.number, "summary": shorten(ticket.text or "-", 200)}
     for leader in leaders_for(session, ctx, ticket):
-        tell(session, leader, "held_for_review", now=now, ticket_id=ticket.id,
-             markup=held_keyboard(ctx.codec, ticket.id, leader.language), number=ticket.number,
-             reporter=reporter.name or str(reporter.telegram_id), summary=shorten(ticket.text or "-", 200))
+        key = f"hold:{reporter.id}:{hold.anchor_ticket_id}:{leader.id}"
+        text = t("held_for_review_many", leader.language, **values)
+        first = session.exec(select(OutboxMessage).where(col(OutboxMessage.dedupe_key) == key)).first()
+        if first is None:
+            queue_message(session, chat_id=leader.telegram_id, text=text, purpose="hold",
+                          ticket_id=hold.anchor_ticket_id, dedupe_key=key, priority=outbox.ACTION, now=now)
+            continue
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.chat_id) == leader.telegram_id, col(OutboxMessage.purpose) == "hold_edit",
+                   col(OutboxMessage.ticket_id) == hold.anchor_ticket_id, col(OutboxMessage.sent_at).is_(None),
+                   col(OutboxMessage.failed_at).is_(None))
+            .values(failed_at=now, error="superseded by a newer count")
+        )
+        queue_edit(session, chat_id=leader.telegram_id, of_outbox_id=first.id, text=shorten(text, 4000),
+                   purpose="hold_edit", ticket_id=hold.anchor_ticket_id, priority=outbox.ACTION, now=now)
 
 
-def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, str]:
+def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, Any]:
     """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem."""
     rules = ctx.rules
     hint = "" if duplicate is None else "\n" + t("w_possible_duplicate", lang, number=duplicate.number,

@@ -14,12 +14,15 @@ from telegram import CallbackQuery, Message, Update, User
 from bot import resident, staff
 from bot.context import BotContext
 from bot.intake import answers_location_question, on_location, on_voice, pending_location, take_report
+from bot.joining import cmd_join
+from bot.render import status_label
 from bot.replies import answer, refuse_press, say
 from bot.state import clear_state, get_state
 from bot.texts import CATALOGUE, normalise_lang, t
 from cases.models import Person, Ticket
 from cases.services import tickets as svc
 from cases.services.people import get_or_create_person
+from cases.states import is_final
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +113,7 @@ def on_command(session: Session, ctx: BotContext, person: Person, message: Messa
         "queue": staff.cmd_queue, "my": staff.cmd_my, "overdue": staff.cmd_overdue,
     }
     with_args = {
-        "cancel": resident.cmd_cancel, "join": staff.cmd_join, "ticket": staff.cmd_ticket,
+        "cancel": resident.cmd_cancel, "join": cmd_join, "ticket": staff.cmd_ticket,
         "pause": staff.cmd_pause, "resume": staff.cmd_resume, "merge": staff.cmd_merge,
         "find": staff.cmd_find,
     }
@@ -157,6 +160,10 @@ def on_edited(session: Session, ctx: BotContext, message: Message, *, now: datet
     person = person_for(session, user, now=now)
     new_text = message.text or message.caption or ""
     if not new_text or new_text == ticket.text or ticket.reporter_id != person.id or ticket.id is None:
+        return
+    if is_final(ticket.status):  # cancelled, merged or closed: the edit changes nothing, and says so
+        say(session, message.chat.id, person.language, "edit_not_applied", now=now, number=ticket.number,
+            status=status_label(ticket.status, person.language))
         return
     svc.amend_text(session, ticket_id=ticket.id, actor=person, rules=ctx.rules, new_text=new_text, now=now)
     say(session, message.chat.id, person.language, "edited_amended", now=now, number=ticket.number)

@@ -14,6 +14,7 @@ from bot.dispatching import dispatch, hold_for_review
 from bot.render import local_time, target_label
 from bot.replies import say, tell
 from bot.state import clear_state, get_state, set_state
+from cases import outbox
 from cases.models import ChatState, Person, Ticket, TicketEvent
 from cases.routing.router import Report, RouteDecision, route
 from cases.services import tickets as svc
@@ -97,6 +98,7 @@ def acknowledge(session: Session, ctx: BotContext, person: Person, ticket: Ticke
         hold_for_review(session, ctx, ticket, person, now=now)
         return
     tell(session, person, "ticket_opened", now=now, ticket_id=ticket.id, purpose="ack",
+         urgency=outbox.EMERGENCY if ticket.priority == "emergency" else None,
          markup=kb.remove_keyboard() if ticket.lat is not None else None,
          number=ticket.number, category=ctx.rules.category_name(ticket.category, lang),
          target=target_label(ctx.rules, ticket.target, lang), due=local_time(ctx.rules, ticket.resolve_by))

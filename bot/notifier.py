@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot import keyboards as kb
 from bot.context import BotContext
 from bot.digest_sending import DigestCharts, send_digest
+from bot.dispatching import ticket_priority
 from bot.render import age_text, area_label, local_time, person_label, shorten, status_label
 from bot.replies import tell
 from cases.digest import Digest
@@ -22,6 +23,15 @@ from cases.notify import Notice
 log = logging.getLogger(__name__)
 
 HISTORY_LINES = 5
+
+
+def notice_key(notice: Notice, ticket_id: int, person_id: int | None) -> str:
+    """The outbox dedupe key of a ticket notice to one person: the event that caused it when the domain
+    names it (``data["event_id"]``), so the same event is one message and a ticket's second lap (hand-back,
+    reopen) a second one; otherwise the notice's level or count."""
+    data = notice.data
+    cause = f"e{data['event_id']}" if data.get("event_id") is not None else data.get("level", data.get("count", ""))
+    return f"{notice.kind}:{ticket_id}:{person_id}:{cause}"
 
 
 class TelegramNotifier:
@@ -59,19 +69,20 @@ class TelegramNotifier:
         codec = self.ctx.codec
         assert ticket.id is not None
         data = notice.data
-        key = f"{notice.kind}:{ticket.id}:{person.id}:{data.get('level', data.get('count', ''))}"
+        key = notice_key(notice, ticket.id, person.id)
         summary = shorten(ticket.text or "-", 200)
+        urgency = ticket_priority(ticket)
         if notice.kind == "claim_reminder":
-            tell(session, person, "n_claim_reminder", now=now, ticket_id=ticket.id, dedupe_key=key,
+            tell(session, person, "n_claim_reminder", now=now, ticket_id=ticket.id, dedupe_key=key, urgency=urgency,
                  markup=kb.dispatch_keyboard(codec, ticket.id, lang), number=ticket.number,
                  claim_by=local_time(rules, ticket.claim_by), summary=summary)
         elif notice.kind == "deadline_warning":
-            tell(session, person, "n_deadline_warning", now=now, ticket_id=ticket.id, dedupe_key=key,
+            tell(session, person, "n_deadline_warning", now=now, ticket_id=ticket.id, dedupe_key=key, urgency=urgency,
                  markup=kb.holder_keyboard(codec, ticket.id, lang), number=ticket.number,
                  resolve_by=local_time(rules, ticket.resolve_by))
         elif notice.kind == "escalated":
             holder = session.get(Person, ticket.claimed_by) if ticket.claimed_by else None
-            tell(session, person, "n_escalated", now=now, ticket_id=ticket.id, dedupe_key=key,
+            tell(session, person, "n_escalated", now=now, ticket_id=ticket.id, dedupe_key=key, urgency=urgency,
                  markup=kb.escalation_keyboard(codec, ticket.id, lang), number=ticket.number,
                  level=data.get("level", ticket.escalation_level),
                  category=rules.category_name(ticket.category, lang), area=area_label(rules, ticket.area, lang),
@@ -83,7 +94,7 @@ class TelegramNotifier:
             tell(session, person, "r_closed_auto", now=now, ticket_id=ticket.id, dedupe_key=key,
                  number=ticket.number)
         elif notice.kind in ("unlocated_report", "unlocated"):
-            tell(session, person, "n_unlocated", now=now, ticket_id=ticket.id, dedupe_key=key,
+            tell(session, person, "n_unlocated", now=now, ticket_id=ticket.id, dedupe_key=key, urgency=urgency,
                  markup=kb.dispatch_keyboard(codec, ticket.id, lang), number=ticket.number, summary=summary)
         else:
             log.warning("unknown notice kind %s", notice.kind)

@@ -15,10 +15,11 @@ from cases.models import OutboxMessage, Person, Ticket
 
 def say(session: Session, chat_id: int, lang: str, key: str, *, now: datetime, markup: Markup | None = None,
         purpose: str = "reply", ticket_id: int | None = None, dedupe_key: str | None = None,
-        **values: Any) -> list[OutboxMessage]:
-    """Queue the catalogue text ``key`` to ``chat_id``."""
+        urgency: int | None = None, **values: Any) -> list[OutboxMessage]:
+    """Queue the catalogue text ``key`` to ``chat_id`` (``urgency``: the outbox priority, see
+    :func:`bot.sending.queue_call`; not ``priority``, which templates use as a field)."""
     return queue_message(session, chat_id=chat_id, text=t(key, lang, **values), reply_markup=markup,
-                         purpose=purpose, ticket_id=ticket_id, dedupe_key=dedupe_key, now=now)
+                         purpose=purpose, ticket_id=ticket_id, dedupe_key=dedupe_key, priority=urgency, now=now)
 
 
 def say_raw(session: Session, chat_id: int, text: str, *, now: datetime, markup: Markup | None = None,
@@ -31,10 +32,10 @@ def say_raw(session: Session, chat_id: int, text: str, *, now: datetime, markup:
 
 def tell(session: Session, person: Person, key: str, *, now: datetime, markup: Markup | None = None,
          purpose: str = "notice", ticket_id: int | None = None, dedupe_key: str | None = None,
-         **values: Any) -> list[OutboxMessage]:
+         urgency: int | None = None, **values: Any) -> list[OutboxMessage]:
     """Queue ``key`` to a person's private chat, in their language."""
     return say(session, person.telegram_id, person.language, key, now=now, markup=markup, purpose=purpose,
-               ticket_id=ticket_id, dedupe_key=dedupe_key, **values)
+               ticket_id=ticket_id, dedupe_key=dedupe_key, urgency=urgency, **values)
 
 
 def answer(session: Session, callback_query_id: str, text: str | None = None, *, now: datetime,

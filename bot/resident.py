@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import dispatch
+from bot.dispatching import dispatch, edit_announcements
 from bot.intake import decide, locate_draft, set_home
 from bot.render import target_label, ticket_line
 from bot.replies import answer, close_press, refuse_press, remove_buttons, say, say_raw, tell
@@ -19,7 +19,7 @@ from bot.texts import t
 from cases.models import Person, RoleAssignment, Ticket
 from cases.routing.router import apply_routes
 from cases.services import tickets as svc
-from cases.services.errors import NotFound, PermissionDenied
+from cases.services.errors import InvalidInput, NotFound, PermissionDenied
 from cases.states import TransitionError
 
 MINE_LIMIT = 20
@@ -71,14 +71,20 @@ def cmd_mine(session: Session, ctx: BotContext, person: Person, chat_id: int, *,
     say_raw(session, chat_id, "\n".join(lines), now=now)
 
 
+TICKET_NUMBER_MAX = 2**31 - 1
+"""Ticket ids are 32-bit integers on PostgreSQL: a larger typed number names no ticket (and must never reach
+a query, where it would overflow)."""
+
+
 def parse_number(arg: str | None) -> int | None:
-    """A ticket number typed as ``12`` or ``#12``."""
+    """A ticket number typed as ``12`` or ``#12``; None unless it could be a ticket (1 .. 2**31-1)."""
     if not arg:
         return None
-    try:
-        return int(arg.strip().lstrip("#"))
-    except ValueError:
+    digits = arg.strip().lstrip("#")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 10:
         return None
+    number = int(digits)
+    return number if 1 <= number <= TICKET_NUMBER_MAX else None
 
 
 def cmd_cancel(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
@@ -100,6 +106,8 @@ def cmd_cancel(session: Session, ctx: BotContext, person: Person, chat_id: int, 
         say(session, chat_id, lang, "cancel_refused", now=now, number=ticket.number)
         return
     say(session, chat_id, lang, "cancelled_by_you", now=now, number=ticket.number)
+    edit_announcements(session, ctx, ticket, lambda lang: t("w_ticket_cancelled", lang, number=ticket.number),
+                       now=now)
 
 
 def on_resident_button(session: Session, ctx: BotContext, person: Person, cb: Callback, *, query_id: str,
@@ -139,7 +147,7 @@ def on_resident_button(session: Session, ctx: BotContext, person: Person, cb: Ca
     try:
         _resident_action(session, ctx, person, ticket, cb, query_id=query_id, chat_id=chat_id,
                          message_id=message_id, now=now)
-    except (TransitionError, NotFound):
+    except (TransitionError, NotFound, InvalidInput):
         _stale(session, ctx, person, query_id, chat_id, message_id, now)
     except PermissionDenied:
         refuse_press(session, query_id, chat_id, message_id, "not_allowed", lang, now=now)

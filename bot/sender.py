@@ -1,8 +1,11 @@
 """Deliver outbox rows to Telegram, outside any database transaction, within Telegram's rate limits.
 
-Each pass takes the oldest unsent row of every chat (so a chat's rows go out strictly in id order and a
-waiting row blocks only its own chat), sends what the limits allow concurrently, and records each
-outcome in its own short transaction. Callback answers (chat 0) are unordered and go first.
+Each pass takes the head of every chat: its most urgent unsent row, the oldest of those (so a chat's rows of
+one priority go out strictly in id order and a waiting row blocks only its own chat); the heads are served
+most urgent first (``outbox_message.priority``: emergency cards and advice, then claims and escalations, then
+routine replies, then digests), so a backlog of routine replies never delays an emergency card. It sends what
+the limits allow concurrently and records each outcome in its own short transaction. Callback answers
+(chat 0) are unordered and go first.
 Retries are durable (``not_before`` in the row); nothing is dropped except what can never be sent.
 """
 
@@ -239,20 +242,28 @@ class OutboxSender:
 
     # ------------------------------------------------------------------ database side (threads)
     def _load(self) -> list[_Job]:
-        """Due callback answers, then the oldest unsent row of every chat if it is due."""
+        """Due callback answers, then the head of every chat if it is due, most urgent first.
+
+        A chat's head is its most urgent pending row, the oldest of those (``priority, id``): an emergency card
+        overtakes the routine replies queued for the same chat, and rows of one priority keep their order.
+        An edit is never more urgent than the message it edits (see :func:`bot.sending.queue_edit`), so it
+        cannot overtake it. Across chats the most urgent heads come first, so the global limit serves them.
+        """
         now = self.clock()
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
         pending = and_(table.c.sent_at.is_(None), table.c.failed_at.is_(None))
-        heads = (
-            select(func.min(table.c.id))
+        ranked = (
+            select(table.c.id, func.row_number().over(partition_by=table.c.chat_id,
+                                                      order_by=(table.c.priority, table.c.id)).label("rank"))
             .where(pending, table.c.chat_id != CALLBACK_CHAT_ID)
-            .group_by(table.c.chat_id)
+            .subquery()
         )
+        heads = select(ranked.c.id).where(ranked.c.rank == 1)
         statement = (
             select(table.c.id, table.c.chat_id, table.c.method, table.c.payload, table.c.attempts)
             .where(pending, table.c.not_before <= now)
             .where(or_(table.c.chat_id == CALLBACK_CHAT_ID, table.c.id.in_(heads)))
-            .order_by((table.c.chat_id != CALLBACK_CHAT_ID), table.c.id)
+            .order_by((table.c.chat_id != CALLBACK_CHAT_ID), table.c.priority, table.c.id)
             .limit(self.batch)
         )
         with read_scope(self.engine) as session:

@@ -24,6 +24,17 @@ CALLBACK_CHAT_ID = 0
 """``chat_id`` of answerCallbackQuery rows: they belong to no chat and are sent first."""
 
 
+PURPOSE_PRIORITY: dict[str, int] = {
+    "advice": outbox.EMERGENCY,
+    "callback": outbox.EMERGENCY,
+    "dispatch": outbox.ACTION,
+    "escalation": outbox.ACTION,
+    "digest": outbox.BULK,
+    "bulk": outbox.BULK,
+}
+"""The outbox priority of a message by its purpose when the caller names none (emergency cards name theirs)."""
+
+
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
@@ -82,12 +93,17 @@ def queue_call(
     ticket_id: int | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    priority: int | None = None,
     now: datetime,
 ) -> OutboxMessage | None:
-    """Queue any Bot API call (``payload`` is its JSON parameters); None if ``dedupe_key`` was used before."""
+    """Queue any Bot API call (``payload`` is its JSON parameters); None if ``dedupe_key`` was used before.
+
+    ``priority`` defaults to the one of ``purpose`` (:data:`PURPOSE_PRIORITY`, else routine).
+    """
     return outbox.enqueue(
         session, chat_id=chat_id, method=method, payload=payload, purpose=purpose, ticket_id=ticket_id,
         dedupe_key=dedupe_key, not_before=not_before, now=now,
+        priority=PURPOSE_PRIORITY.get(purpose, outbox.ROUTINE) if priority is None else priority,
     )
 
 
@@ -101,6 +117,7 @@ def queue_message(
     ticket_id: int | None = None,
     dedupe_key: str | None = None,
     parse_mode: str | None = None,
+    priority: int | None = None,
     now: datetime,
 ) -> list[OutboxMessage]:
     """Queue ``sendMessage``; text over 4096 characters becomes several rows, the keyboard on the last.
@@ -117,7 +134,7 @@ def queue_message(
             payload["reply_markup"] = reply_markup
         row = queue_call(
             session, chat_id=chat_id, method="sendMessage", payload=payload, purpose=purpose,
-            ticket_id=ticket_id, dedupe_key=_part_key(dedupe_key, index), now=now,
+            ticket_id=ticket_id, dedupe_key=_part_key(dedupe_key, index), priority=priority, now=now,
         )
         if row is not None:
             rows.append(row)
@@ -137,13 +154,20 @@ def queue_edit(
     purpose: str = "edit",
     ticket_id: int | None = None,
     dedupe_key: str | None = None,
+    priority: int | None = None,
     now: datetime,
 ) -> OutboxMessage | None:
     """Queue an edit of a sent message: its text, else its caption, else only its keyboard.
 
     Give ``message_id``, or ``of_outbox_id`` for a message still in the outbox: the edit waits until
-    that row is sent (and fails if it failed).
+    that row is sent (and fails if it failed). Such an edit is never more urgent than the row it edits,
+    so in its chat's (priority, id) order the message always goes before its edit.
     """
+    rank = PURPOSE_PRIORITY.get(purpose, outbox.ROUTINE) if priority is None else priority
+    if of_outbox_id is not None:
+        edited = session.get(OutboxMessage, of_outbox_id)
+        if edited is not None:
+            rank = max(rank, edited.priority)
     if (message_id is None) == (of_outbox_id is None):
         raise ValueError("give exactly one of message_id and of_outbox_id")
     payload: dict[str, Any] = {"chat_id": chat_id}
@@ -167,7 +191,7 @@ def queue_edit(
         payload["reply_markup"] = reply_markup
     return queue_call(
         session, chat_id=chat_id, method=method, payload=payload, purpose=purpose, ticket_id=ticket_id,
-        dedupe_key=dedupe_key, now=now,
+        dedupe_key=dedupe_key, priority=rank, now=now,
     )
 
 
@@ -182,6 +206,7 @@ def queue_photo(
     ticket_id: int | None = None,
     dedupe_key: str | None = None,
     parse_mode: str | None = None,
+    priority: int | None = None,
     now: datetime,
 ) -> list[OutboxMessage]:
     """Queue ``sendPhoto`` (a Telegram file_id, or PNG bytes uploaded by the sender).
@@ -202,7 +227,7 @@ def queue_photo(
         payload["reply_markup"] = reply_markup
     first = queue_call(
         session, chat_id=chat_id, method="sendPhoto", payload=payload, purpose=purpose, ticket_id=ticket_id,
-        dedupe_key=dedupe_key, now=now,
+        dedupe_key=dedupe_key, priority=priority, now=now,
     )
     if first is None:
         return []
@@ -211,7 +236,7 @@ def queue_photo(
         rows += queue_message(
             session, chat_id=chat_id, text=caption, reply_markup=reply_markup, purpose=purpose,
             ticket_id=ticket_id, dedupe_key=f"{dedupe_key}#caption" if dedupe_key else None,
-            parse_mode=parse_mode, now=now,
+            parse_mode=parse_mode, priority=priority, now=now,
         )
     return rows
 

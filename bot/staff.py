@@ -3,7 +3,6 @@ domain services (role and scope from the database); buttons only say what was as
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,48 +11,31 @@ from sqlmodel import Session, col, select
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import dispatch
+from bot.dispatching import dispatch, edit_announcements
 from bot.render import (
     age_text,
     area_label,
     person_label,
     shorten,
+    status_label,
     target_label,
     ticket_details,
     ticket_line,
 )
-from bot.replies import answer, close_press, dispatch_rows, refuse_press, say, say_raw, tell
+from bot.replies import answer, close_press, refuse_press, remove_buttons, say, say_raw, tell
 from bot.resident import parse_number
 from bot.sending import queue_call, queue_photo
 from bot.state import clear_state, get_state, set_state
 from bot.texts import t
+from cases import outbox
 from cases.clock import as_utc
 from cases.models import ChatState, GroupBinding, Person, Role, RoleAssignment, Ticket
 from cases.services import authz
 from cases.services import tickets as svc
-from cases.services.errors import InviteError, NotFound, PermissionDenied
-from cases.services.people import redeem_invite
+from cases.services.errors import InvalidInput, NotFound, PermissionDenied
 from cases.states import TransitionError
 
 LIST_LIMIT = 30
-
-
-def cmd_join(session: Session, ctx: BotContext, person: Person, chat_id: int, args: list[str], *,
-             now: datetime) -> None:
-    """Redeem a one-time invite code."""
-    lang = person.language
-    if not args:
-        say(session, chat_id, lang, "usage", now=now, usage="/join ABCD-EFGH-JK")
-        return
-    try:
-        assignment = redeem_invite(session, code=args[0], person=person, now=now)
-    except InviteError as exc:
-        say(session, chat_id, lang, "join_failed", now=now, reason=str(exc))
-        return
-    scope = assignment.scope
-    scope_name = target_label(ctx.rules, scope, lang) if scope.startswith("team:") else ctx.rules.area_name(scope, lang)
-    say(session, chat_id, lang, "joined", now=now, role=t(f"role_{assignment.role}", lang), scope=scope_name)
-    say(session, chat_id, lang, "help_staff", now=now)
 
 
 def _scopes(session: Session, person: Person) -> list[RoleAssignment]:
@@ -143,7 +125,8 @@ def show_ticket(session: Session, ctx: BotContext, person: Person, chat_id: int,
     if ticket.claimed_by == person.id and ticket.status == "claimed":
         markup = kb.holder_keyboard(ctx.codec, ticket.id, lang)
     elif authz.can(session, ctx.rules, person, "reassign", ticket) and ticket.status in ("open", "claimed"):
-        markup = kb.supervisor_keyboard(ctx.codec, ticket.id, lang)
+        held = ticket.held and ticket.status == "open"  # a flood's report waits for this review
+        markup = (kb.held_keyboard if held else kb.supervisor_keyboard)(ctx.codec, ticket.id, lang)
     say_raw(session, chat_id, text, now=now, markup=markup)
     send_attachments(session, chat_id, ticket, now=now)
 
@@ -279,7 +262,7 @@ def cmd_merge(session: Session, ctx: BotContext, person: Person, chat_id: int, a
         return
     target = f"#{into}"
     say(session, chat_id, lang, "merged_ok", now=now, number=ticket.number, into=target)
-    _edit_announcements(session, ctx, ticket, lambda lang: t("w_merged_into", lang, number=ticket.number,
+    edit_announcements(session, ctx, ticket, lambda lang: t("w_merged_into", lang, number=ticket.number,
                                                              into=target), now=now)
     holder = session.get(Person, ticket.claimed_by) if ticket.claimed_by is not None else None
     if holder is not None and holder.id != person.id:
@@ -300,10 +283,27 @@ def _acted(session: Session, ctx: BotContext, person: Person, chat_id: int, numb
     except PermissionDenied:
         say(session, chat_id, lang, "not_allowed", now=now)
         return None
-    except TransitionError as exc:
-        say_raw(session, chat_id, str(exc), now=now)
+    except (TransitionError, InvalidInput) as exc:
+        refuse(session, person, chat_id, number, exc, now=now)
         return None
     return session.get(Ticket, number)
+
+
+def refuse(session: Session, person: Person, chat_id: int, number: int, exc: Exception, *, now: datetime) -> None:
+    """Answer a refused action in the person's language (never the service's English message): the ticket's
+    state when the state forbids it, else what was wrong with the input."""
+    lang = person.language
+    ticket = session.get(Ticket, number)
+    code = getattr(exc, "code", None)
+    label = f"#{number}"
+    if code in ("not_paused", "already_paused"):
+        say(session, chat_id, lang, code, now=now, number=label)
+    elif code == "no_reason":
+        say(session, chat_id, lang, "usage", now=now, usage="/pause 12 等待居民提供门牌号")
+    elif ticket is not None and (isinstance(exc, TransitionError) or code == "not_pausable"):
+        say(session, chat_id, lang, "action_refused", now=now, number=label, status=status_label(ticket.status, lang))
+    else:
+        say(session, chat_id, lang, "input_refused", now=now)
 
 
 # ---------------------------------------------------------------- buttons
@@ -328,7 +328,7 @@ def on_staff_button(session: Session, ctx: BotContext, person: Person, cb: Callb
                       message_id=message_id, now=now)
     except PermissionDenied:
         answer(session, query_id, t("not_allowed", lang), now=now, alert=True)
-    except (TransitionError, NotFound):
+    except (TransitionError, NotFound, InvalidInput):  # the ticket or the list behind the button moved on
         refuse_press(session, query_id, chat_id, message_id, "stale_button", lang, now=now)
     return True
 
@@ -342,7 +342,7 @@ def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Tic
         answer(session, query_id, now=now)
         show_ticket(session, ctx, person, chat_id, ticket.id, now=now)
     elif cb.action == kb.CLAIM:
-        claim(session, ctx, person, ticket, query_id=query_id, now=now)
+        claim(session, ctx, person, ticket, query_id=query_id, chat_id=chat_id, message_id=message_id, now=now)
     elif cb.action in (kb.NOTE_PUBLIC, kb.NOTE_INTERNAL, kb.RESOLVE, kb.CANCEL):
         verb = {"np": "note", "ni": "note", "r": "resolve", "cx": "cancel"}[cb.action]
         authz.require(session, rules, person, verb, ticket)
@@ -400,21 +400,29 @@ def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Tic
         dispatch(session, ctx, ticket, now=now)
 
 
-def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, query_id: str,
-          now: datetime) -> None:
-    """Claim: exactly one worker wins; everybody's announcement is edited; the loser is told who won."""
+def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, query_id: str, chat_id: int,
+          message_id: int, now: datetime) -> None:
+    """Claim: exactly one worker wins; everybody's announcement is edited; the loser is told who won.
+
+    A ticket nobody holds any more (cancelled, merged, closed) is no loss to anyone: the press is told the
+    ticket's state and the stale Claim button goes away."""
     assert ticket.id is not None
     lang = person.language
     result = svc.claim(session, ticket_id=ticket.id, worker=person, rules=ctx.rules, now=now)
     if not result.won:
         holder = result.holder
+        if holder is None:
+            answer(session, query_id, t("claim_gone", lang, number=ticket.number,
+                                        status=status_label(result.ticket.status, lang)), now=now, alert=True)
+            remove_buttons(session, chat_id, message_id, now=now)
+            return
         answer(session, query_id, t("w_claim_lost", lang, number=ticket.number,
                                     worker=person_label(holder, lang)), now=now, alert=True)
         return
     answer(session, query_id, now=now)
     claimed = result.ticket
     tell(session, person, "w_claim_won", now=now, ticket_id=ticket.id, number=ticket.number,
-         markup=kb.holder_keyboard(ctx.codec, ticket.id, lang))
+         markup=kb.holder_keyboard(ctx.codec, ticket.id, lang), urgency=outbox.ACTION)
     _claimed_everywhere(session, ctx, claimed, person, now=now)
     reporter = session.get(Person, claimed.reporter_id)
     if reporter is not None:
@@ -428,21 +436,8 @@ def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, 
 def _claimed_everywhere(session: Session, ctx: BotContext, ticket: Ticket, holder: Person, *,
                         now: datetime) -> None:
     """Edit every announcement of the ticket to 'claimed by NAME', keeping only a Details button."""
-    _edit_announcements(session, ctx, ticket, lambda lang: t("w_claimed_by", lang, number=ticket.number,
+    edit_announcements(session, ctx, ticket, lambda lang: t("w_claimed_by", lang, number=ticket.number,
                                                              worker=person_label(holder, lang)), now=now)
-
-
-def _edit_announcements(session: Session, ctx: BotContext, ticket: Ticket, text: Callable[[str], str], *,
-                        now: datetime) -> None:
-    """Edit every announcement of the ticket to ``text(language)``, keeping only a Details button."""
-    from bot.sending import queue_edit
-
-    assert ticket.id is not None
-    for row in dispatch_rows(session, ticket):
-        recipient = session.exec(select(Person).where(Person.telegram_id == row.chat_id)).first()
-        lang = recipient.language if recipient else "zh"
-        queue_edit(session, chat_id=row.chat_id, of_outbox_id=row.id, text=text(lang),
-                   reply_markup=kb.details_keyboard(ctx.codec, ticket.id, lang), now=now)
 
 
 def _workers_for(session: Session, ctx: BotContext, ticket: Ticket) -> list[Person]:
@@ -523,8 +518,11 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
     ticket_id = state.ticket_id
     awaiting = state.awaiting
     data = dict(state.data)
-    clear_state(session, chat_id)
     note = text.strip()
+    if not note and awaiting != "resolve":
+        say(session, chat_id, lang, "note_needs_text", now=now)  # a sticker, a file...: the question stays
+        return True
+    clear_state(session, chat_id)
 
     def act() -> None:
         if awaiting in ("note_public", "note_internal"):
@@ -570,6 +568,8 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
     else:
         say(session, chat_id, lang, "cancelled_ok", now=now, number=ticket.number)
         _tell_reporter(session, ticket, "r_cancelled_staff", now=now, reason=note or "-")
+        edit_announcements(session, ctx, ticket, lambda lang: t("w_ticket_cancelled", lang, number=ticket.number),
+                           now=now)
     return True
 
 

@@ -314,6 +314,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "digest_all_clear": {"zh": "✅ {area}：今日无超时工单。", "en": "✅ {area}: nothing overdue today."},
 }
 
+from bot.texts_refusals import REFUSALS  # noqa: E402 (refusal and guard texts live beside this file)
+
+CATALOGUE.update(REFUSALS)
+
 
 def t(key: str, lang: str, **values: object) -> str:
     """The text for ``key`` in ``lang`` (Chinese when the language is unknown), filled with ``values``."""

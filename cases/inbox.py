@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from cases.db import insert_ignoring
 from cases.models import InboxUpdate
+from cases.safe_text import without_nul
 
 __all__ = ["chat_id_of", "mark_processed", "pending", "pending_count", "record_failure", "store", "take"]
 
@@ -48,7 +49,9 @@ _STORE = insert_ignoring(_TABLE, conflict=["update_id"], returning=_TABLE.c.upda
 
 
 def store(session: Session, payloads: list[dict[str, Any]], *, now: datetime) -> int:
-    """Insert updates not seen before (insert-or-ignore on ``update_id``); returns how many were new."""
+    """Insert updates not seen before (insert-or-ignore on ``update_id``); returns how many were new.
+
+    NUL characters are dropped from the stored payload (PostgreSQL refuses them; see ``cases.safe_text``)."""
     rows: dict[int, dict[str, Any]] = {}
     for payload in payloads:
         update_id = payload.get("update_id")
@@ -59,7 +62,7 @@ def store(session: Session, payloads: list[dict[str, Any]], *, now: datetime) ->
             {
                 "update_id": update_id,
                 "chat_id": chat_id_of(payload),
-                "payload": payload,
+                "payload": without_nul(payload),
                 "received_at": now,
                 "attempts": 0,
             },

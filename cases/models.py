@@ -182,7 +182,10 @@ class OutboxMessage(SQLModel, table=True):
     """A Bot API call the bot must make, kept until Telegram accepted it (or it can never be sent)."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "failed_at", "not_before"),
+        Index("ix_outbox_pick", "sent_at", "failed_at", "chat_id", "priority", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
@@ -191,6 +194,7 @@ class OutboxMessage(SQLModel, table=True):
     purpose: str = ""
     ticket_id: int | None = Field(default=None, index=True)
     dedupe_key: str | None = Field(default=None, unique=True)
+    priority: int = Field(default=2, description="0 emergency, 1 claims/escalations, 2 routine, 3 bulk")
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     not_before: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     attempts: int = 0
@@ -198,6 +202,29 @@ class OutboxMessage(SQLModel, table=True):
     failed_at: datetime | None = _ts()
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     result_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class JoinGuard(SQLModel, table=True):
+    """Wrong ``/join`` codes per chat: after a few the chat is locked out until ``locked_until``."""
+
+    __tablename__ = "join_guard"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    failures: int = 0
+    first_failed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    locked_until: datetime | None = _ts()
+
+
+class FloodHold(SQLModel, table=True):
+    """A resident's current hold (too many reports): leaders are told once per hold, with the count."""
+
+    __tablename__ = "flood_hold"
+
+    reporter_id: int = Field(foreign_key="person.id", primary_key=True)
+    anchor_ticket_id: int = Field(description="the hold's first held ticket; its notices carry the count")
+    count: int = 0
+    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class ChatState(SQLModel, table=True):
@@ -257,10 +284,12 @@ __all__ = [
     "FINAL_STATUSES",
     "ChatState",
     "DigestLog",
+    "FloodHold",
     "GroupBinding",
     "InboxUpdate",
     "Invite",
     "JobRun",
+    "JoinGuard",
     "OutboxMessage",
     "Person",
     "Role",

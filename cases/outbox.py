@@ -12,8 +12,18 @@ from sqlmodel import Session, col, select
 from cases.db import insert_ignoring
 from cases.models import OutboxMessage
 
-__all__ = ["due", "enqueue", "mark_failed", "mark_retry", "mark_sent", "mark_sent_many", "pending_count"]
+__all__ = ["ACTION", "BULK", "EMERGENCY", "ROUTINE", "due", "enqueue", "mark_failed", "mark_retry", "mark_sent",
+           "mark_sent_many", "pending_count"]
 
+
+EMERGENCY = 0
+"""Emergency cards and safety advice: served before anything else the rate limits allow."""
+ACTION = 1
+"""Claims, claim reminders, warnings and escalations: someone must act."""
+ROUTINE = 2
+"""Routine replies and notices."""
+BULK = 3
+"""Digests and bulk messages: whatever is left of the rate limits."""
 
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERTS = insert_ignoring(_TABLE, conflict=["dedupe_key"], returning=_TABLE.c.id)
@@ -29,9 +39,13 @@ def enqueue(
     ticket_id: int | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    priority: int = ROUTINE,
     now: datetime,
 ) -> OutboxMessage | None:
     """Queue one Bot API call; None when a row with the same ``dedupe_key`` already exists.
+
+    ``priority`` (:data:`EMERGENCY` .. :data:`BULK`, lower first): the sender always serves the most urgent
+    row the rate limits allow, whatever waits behind it.
 
     One prepared ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``: safe against a concurrent
     transaction queuing the same key, and cheap (the intake path queues two or more rows per report).
@@ -39,7 +53,8 @@ def enqueue(
     """
     values: dict[str, Any] = {
         "chat_id": chat_id, "method": method, "payload": payload, "purpose": purpose, "ticket_id": ticket_id,
-        "dedupe_key": dedupe_key, "created_at": now, "not_before": not_before or now, "attempts": 0,
+        "dedupe_key": dedupe_key, "priority": priority, "created_at": now, "not_before": not_before or now,
+        "attempts": 0,
     }
     new_id = session.execute(_INSERTS[session.get_bind().dialect.name], values).scalar()
     if new_id is None:
@@ -52,11 +67,11 @@ def _pending() -> Any:
 
 
 def due(session: Session, *, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-    """Unsent, unfailed rows whose ``not_before`` has come, oldest first."""
+    """Unsent, unfailed rows whose ``not_before`` has come, most urgent first, then oldest first."""
     query = (
         select(OutboxMessage)
         .where(*_pending(), col(OutboxMessage.not_before) <= now)
-        .order_by(col(OutboxMessage.id))
+        .order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
         .limit(limit)
     )
     return list(session.exec(query).all())

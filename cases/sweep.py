@@ -163,6 +163,7 @@ class _Sweep:
         self._holders: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Person]] = {}
         self._people: dict[int, Person | None] = {}
         self.events: list[TicketEvent] = []
+        self._notices: list[tuple[list[Person], Notice, TicketEvent | None]] = []
 
     # ---- people ----
 
@@ -220,30 +221,43 @@ class _Sweep:
     def record(
         self, state: _State, kind: str, data: dict[str, Any], *, from_status: str | None = None,
         to_status: str | None = None, public: bool = False,
-    ) -> None:
-        """Append a ticket event (not in a dry run)."""
-        if not self.dry_run:
-            self.events.append(TicketEvent(ticket_id=state.id, at=self.now, kind=kind, data=data,
-                                           from_status=from_status, to_status=to_status, public=public))
+    ) -> TicketEvent | None:
+        """Append a ticket event (not in a dry run); the event, which gets its id at :meth:`flush_events`."""
+        if self.dry_run:
+            return None
+        event = TicketEvent(ticket_id=state.id, at=self.now, kind=kind, data=data,
+                            from_status=from_status, to_status=to_status, public=public)
+        self.events.append(event)
+        return event
 
     def tell(self, state: _State | None, kind: str, recipients: Sequence[Person], data: dict[str, Any],
-             detail: dict[str, Any] | None = None) -> None:
-        """Queue a notice (not in a dry run) and note the action in the report."""
+             detail: dict[str, Any] | None = None, *, event: TicketEvent | None = None) -> None:
+        """Queue a notice (not in a dry run) and note the action in the report.
+
+        The notice goes out at :meth:`flush_events`, once ``event`` (what caused it) has its id: the notice's
+        ``data["event_id"]`` names it, so a notifier keys the message by the event, never by counters
+        that repeat when the ticket goes round again (hand-back, reopen).
+        """
         unique = list({p.id: p for p in recipients}.values())
         ticket_id = state.id if state else None
         if not self.dry_run and unique:
-            self.notifier.notify(self.session, unique, Notice(kind, ticket_id, data), now=self.now)
+            self._notices.append((unique, Notice(kind, ticket_id, data), event))
         self.report.actions.append(
             SweepAction(ticket_id, kind, detail if detail is not None else {},
                         tuple(p.id for p in unique if p.id is not None))
         )
 
     def flush_events(self) -> None:
-        """Write the events gathered so far."""
+        """Write the events gathered so far, then queue their notices (each keyed by its event's id)."""
         if self.events:
             self.session.add_all(self.events)
             self.events = []
             self.session.flush()
+        notices, self._notices = self._notices, []
+        for people, notice, event in notices:
+            if event is not None:
+                notice = Notice(notice.kind, notice.ticket_id, notice.data | {"event_id": event.id})
+            self.notifier.notify(self.session, people, notice, now=self.now)
 
 
 # ---- recipients ----
@@ -353,11 +367,11 @@ def _locate(sweep: _Sweep, state: _State) -> None:
               "warned": False, "updated_at": now, "next_due_at": next_due_at(rules, opened)}
     if not sweep.apply(state, and_(T.c.status == Status.DRAFT.value), values):
         return None
-    sweep.record(state, "sent_to_district", {"target": target, "reason": "place unknown"},
-                 from_status=Status.DRAFT, to_status=Status.OPEN, public=True)
+    event = sweep.record(state, "sent_to_district", {"target": target, "reason": "place unknown"},
+                         from_status=Status.DRAFT, to_status=Status.OPEN, public=True)
     people = sweep.holders((Role.LEADER, Role.SUPERVISOR), [rules.root])
     data = _ticket_data(opened, now) | {"text": state.text[:300], "resolve_by": _iso(d.resolve_by)}
-    sweep.tell(state, "unlocated_report", people, data, {"target": target})
+    sweep.tell(state, "unlocated_report", people, data, {"target": target}, event=event)
     return None
 
 
@@ -370,11 +384,12 @@ def _auto_close(sweep: _Sweep, state: _State) -> None:
     values = {"status": Status.CLOSED.value, "closed_at": now, "next_due_at": None, "updated_at": now}
     if not sweep.apply(state, guard, values):
         return None
-    sweep.record(state, "auto_closed", {"after_seconds": int(rules.defaults.auto_close_after.total_seconds())},
-                 from_status=Status.RESOLVED, to_status=Status.CLOSED, public=True)
+    event = sweep.record(state, "auto_closed",
+                         {"after_seconds": int(rules.defaults.auto_close_after.total_seconds())},
+                         from_status=Status.RESOLVED, to_status=Status.CLOSED, public=True)
     reporter = sweep.person(state.reporter_id)
     data = _ticket_data(state, now) | {"status": Status.CLOSED.value, "resolved_at": _iso(state.resolved_at)}
-    sweep.tell(state, "auto_closed", [reporter] if reporter else [], data, {})
+    sweep.tell(state, "auto_closed", [reporter] if reporter else [], data, {}, event=event)
     return None
 
 
@@ -407,17 +422,18 @@ def _active(sweep: _Sweep, state: _State) -> None:
     if reminders > state.claim_reminders:
         people = _target_staff(sweep, state) + escalation_recipients(sweep, state, "grid_leader")
         late = int((now - state.claim_by).total_seconds()) if state.claim_by else 0
-        sweep.record(state, "claim_reminder", {"reminder": reminders, "recipients": [p.id for p in people]})
+        event = sweep.record(state, "claim_reminder",
+                             {"reminder": reminders, "recipients": [p.id for p in people]})
         sweep.tell(state, "claim_reminder", people,
                    base | {"reminder": reminders, "count": reminders, "claim_by": _iso(state.claim_by),
                            "late_seconds": late},
-                   {"reminder": reminders})
+                   {"reminder": reminders}, event=event)
     if warn and not warn_silently and holder is not None and state.resolve_by is not None:
         remaining = int((state.resolve_by - now).total_seconds())
-        sweep.record(state, "deadline_warning", {"holder_id": holder.id, "remaining_seconds": remaining})
+        event = sweep.record(state, "deadline_warning", {"holder_id": holder.id, "remaining_seconds": remaining})
         sweep.tell(state, "deadline_warning", [holder],
                    base | {"resolve_by": _iso(state.resolve_by), "remaining_seconds": remaining},
-                   {"remaining_seconds": remaining})
+                   {"remaining_seconds": remaining}, event=event)
     if level > state.escalation_level:
         _escalate(sweep, state, level, holder, base)
     return None
@@ -428,12 +444,13 @@ def _escalate(sweep: _Sweep, state: _State, level: int, holder: Person | None, b
     assert state.resolve_by is not None
     everyone: list[Person] = []
     taken = list(range(state.escalation_level, level))
+    event: TicketEvent | None = None
     for index in taken:
         step = rules.escalation[index]
         people = escalation_recipients(sweep, state, step.notify)
         everyone.extend(people)
         due = state.resolve_by + step.after
-        sweep.record(state, "escalated", {
+        event = sweep.record(state, "escalated", {
             "level": index + 1, "notify": step.notify, "due_at": due.isoformat(),
             "late_seconds": int((now - due).total_seconds()), "recipients": [p.id for p in people],
         })
@@ -447,7 +464,7 @@ def _escalate(sweep: _Sweep, state: _State, level: int, holder: Person | None, b
         "holder_name": holder.name if holder else None,
         "resolve_by": state.resolve_by.isoformat(),
     }
-    sweep.tell(state, "escalated", everyone, data, {"level": level, "notify": current.notify})
+    sweep.tell(state, "escalated", everyone, data, {"level": level, "notify": current.notify}, event=event)
 
 
 def _process(sweep: _Sweep, state: _State) -> None:

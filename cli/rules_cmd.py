@@ -8,6 +8,7 @@ import typer
 
 from cases.clock import utcnow
 from cases.holiday_calendar import check_calendar_at, summary_line
+from cases.renames import rename_problems
 from cases.rules.loader import RulesError, load_rules
 from cases.rules.schema import Rules
 from cli.common import settings
@@ -23,8 +24,13 @@ def register(app: typer.Typer) -> None:
 @rules_app.command("check")
 def check(
     path: str | None = typer.Argument(None, help="rules file to check (default: GRIDBOT_RULES)"),
+    db: bool = typer.Option(False, "--db", help="also check the ids the database uses (GRIDBOT_DATABASE_URL)"),
+    db_url: str | None = typer.Option(None, "--db-url", help="also check the ids this database uses"),
 ) -> None:
-    """Validate a rules file: print a short summary (exit 0) or every error as file:line:col (exit 1)."""
+    """Validate a rules file: print a short summary (exit 0) or every error as file:line:col (exit 1).
+
+    With ``--db``/``--db-url``: list the area, team and category ids tickets, staff roles, groups or homes use
+    that the rules drop (exit 1), and those a ``renamed_from`` will move."""
     target = path or settings().rules
     try:
         rules = load_rules(target)
@@ -34,12 +40,66 @@ def check(
         count = len(exc.issues)
         typer.echo(f"{count} error{'s' if count != 1 else ''} in {target}", err=True)
         raise typer.Exit(1) from None
+    problems = rename_problems(rules)
+    if db or db_url:
+        problems += _database_problems(rules, db_url or settings().database_url)
+    if problems:
+        for line in problems:
+            typer.echo(f"{target}: {line}")
+        typer.echo(f"{len(problems)} error{'s' if len(problems) != 1 else ''} in {target}", err=True)
+        raise typer.Exit(1)
     typer.echo(f"{target}: OK")
     calendar = check_calendar_at(rules, utcnow())
     for line in [*summary(rules), summary_line(calendar)]:
         typer.echo(f"  {line}")
     for line in calendar.problems + calendar.warnings:
         typer.echo(f"warning: {line}")
+
+
+def _database_problems(rules: Rules, url: str) -> list[str]:
+    """Ids the database uses that the rules drop (errors); renames still to apply are printed as notes."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cases.db import make_engine, read_scope
+    from cases.renames import orphans
+
+    engine = make_engine(url)
+    try:
+        with read_scope(engine) as session:
+            found = orphans(session, rules)
+    except SQLAlchemyError as exc:
+        return [f"cannot read the database to check the ids it uses: {exc.__class__.__name__}"]
+    finally:
+        engine.dispose()
+    for orphan in found:
+        if orphan.renamed_to:
+            typer.echo(f"note: {orphan.describe()} (gridbot rules apply-renames, or at the bot's start)")
+    return [orphan.describe() for orphan in found if not orphan.renamed_to]
+
+
+@rules_app.command("apply-renames")
+def apply_renames_cmd(
+    path: str | None = typer.Argument(None, help="rules file (default: GRIDBOT_RULES)"),
+) -> None:
+    """Rewrite the ids the database stores that the rules renamed (``renamed_from``); the bot does this
+    too when it starts. Each moved ticket records an ``ids_renamed`` event."""
+    from cases.db import session_scope
+    from cases.renames import apply_renames
+    from cli.db_cmd import open_database, open_rules
+
+    rules = open_rules(path)
+    problems = rename_problems(rules)
+    if problems:
+        for line in problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(1)
+    engine = open_database()
+    try:
+        with session_scope(engine) as session:
+            report = apply_renames(session, rules, now=utcnow())
+    finally:
+        engine.dispose()
+    typer.echo(report.describe())
 
 
 def summary(rules: Rules) -> list[str]:

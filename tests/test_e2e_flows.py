@@ -335,6 +335,7 @@ async def test_flooding_resident_is_held_for_review_and_nothing_is_discarded(tmp
         assert len(tickets) == limit + 1
         assert [t.held for t in tickets] == [False] * limit + [True]
         await h.expect(LEADER, "待您审核")
+        h.emu.send_text(LEADER, f"/ticket {limit + 1}")
         await h.click(LEADER, LEADER, "派出")
         await h.expect(LEADER, f"#{limit + 1} 已派出")
         assert not h.ticket(limit + 1).held

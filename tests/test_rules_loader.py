@@ -51,7 +51,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "unknown_key.yaml": [
         "unknown_key.yaml:10:5: areas.g1: unknown key 'boundry' (did you mean 'boundary'?); "
-        "expected one of kind, name, children, places, boundary",
+        "expected one of kind, name, children, places, boundary, renamed_from",
     ],
     "bad_duration.yaml": [
         "bad_duration.yaml:5:21: categories.water.resolve_within: '4 hours' is not a time limit; "

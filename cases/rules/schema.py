@@ -138,6 +138,7 @@ class Category(_Strict):
     claim_within: TimeLimit | None = None
     priority: Priority = "normal"
     emergency_advice: LocalizedText | None = None
+    renamed_from: list[str] = Field(default_factory=list, description="former ids (their tickets are moved here)")
 
     @field_validator("keywords")
     @classmethod
@@ -156,6 +157,7 @@ class Area(_Strict):
     children: list[str] = []
     places: list[str] = []
     boundary: list[tuple[float, float]] | None = None
+    renamed_from: list[str] = Field(default_factory=list, description="former ids (tickets, staff, groups move)")
 
     @field_validator("boundary")
     @classmethod
@@ -177,6 +179,7 @@ class Team(_Strict):
 
     name: LocalizedText
     area: str | None = Field(None, description="area whose leaders hear about this team's overdue tickets")
+    renamed_from: list[str] = Field(default_factory=list, description="former ids (tickets and staff move)")
 
 
 class Route(_Strict):

@@ -22,7 +22,11 @@ class InvalidInput(ServiceError):
 
 
 class InviteError(ServiceError):
-    """An invite code that is unknown, expired or already used."""
+    """An invite code that is unknown, expired or already used (``code``: ``unknown``, ``used``, ``expired``)."""
+
+    def __init__(self, message: str, *, code: str = "unknown") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 __all__ = ["InvalidInput", "InviteError", "NotFound", "PermissionDenied", "ServiceError", "TransitionError"]

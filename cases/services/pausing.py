@@ -25,7 +25,12 @@ PAUSABLE = (Status.OPEN.value, Status.CLAIMED.value)
 
 
 class PauseError(InvalidInput):
-    """The ticket cannot be paused or resumed in its current state."""
+    """The ticket cannot be paused or resumed in its current state; ``code`` says why, for adapters to
+    answer in the person's language: ``no_reason``, ``not_pausable``, ``already_paused``, ``not_paused``."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _locked(session: Session, ticket_id: int) -> Ticket:
@@ -43,14 +48,17 @@ def pause(
     """Stop the ticket's clock while it waits on the resident (``actor`` may add notes to it)."""
     now = as_utc(now)
     if not reason.strip():
-        raise PauseError("say why the ticket waits (for example the question asked to the resident)")
+        raise PauseError("say why the ticket waits (for example the question asked to the resident)",
+                         code="no_reason")
     ticket = _locked(session, ticket_id)
     if actor is not None:
         require(session, rules, actor, Perm.NOTE, ticket)
     if ticket.status not in PAUSABLE:
-        raise PauseError(f"ticket #{ticket_id} is {ticket.status}; only open or claimed tickets can be paused")
+        raise PauseError(f"ticket #{ticket_id} is {ticket.status}; only open or claimed tickets can be paused",
+                         code="not_pausable")
     if ticket.paused_at is not None:
-        raise PauseError(f"ticket #{ticket_id} is already paused since {as_utc(ticket.paused_at):%Y-%m-%d %H:%M} UTC")
+        raise PauseError(f"ticket #{ticket_id} is already paused since {as_utc(ticket.paused_at):%Y-%m-%d %H:%M} UTC",
+                         code="already_paused")
     ticket.paused_at, ticket.pause_reason = now, reason.strip()
     ticket.next_due_at = next_due_at(rules, ticket)
     ticket.updated_at = now
@@ -70,7 +78,7 @@ def resume(session: Session, *, ticket_id: int, actor: Person | None, rules: Rul
     if actor is not None and actor.id != ticket.reporter_id:
         require(session, rules, actor, Perm.NOTE, ticket)
     if ticket.paused_at is None:
-        raise PauseError(f"ticket #{ticket_id} is not paused")
+        raise PauseError(f"ticket #{ticket_id} is not paused", code="not_paused")
     paused_at = as_utc(ticket.paused_at)
     claim_limit, resolve_limit = rules.claim_limit(ticket.category), rules.resolve_limit(ticket.category)
     if ticket.claim_by is not None:

@@ -174,9 +174,10 @@ def redeem_invite(session: Session, *, code: str, person: Person, now: datetime)
         if invite is None:
             raise InviteError("this invite code is not known; check it for typos or ask for a new one")
         if invite.used_by is not None:
-            raise InviteError("this invite code has already been used; ask for a new one")
+            raise InviteError("this invite code has already been used; ask for a new one", code="used")
         raise InviteError(
-            f"this invite code expired on {as_utc(invite.expires_at):%Y-%m-%d %H:%M} UTC; ask for a new one"
+            f"this invite code expired on {as_utc(invite.expires_at):%Y-%m-%d %H:%M} UTC; ask for a new one",
+            code="expired",
         )
     role, scope = claimed
     assert person.id is not None

@@ -21,6 +21,7 @@ from cases.clock import as_utc
 from cases.deadlines import deadlines_for, next_due_at
 from cases.models import Person, Status, Ticket, TicketEvent
 from cases.rules.schema import Rules
+from cases.safe_text import without_nul
 from cases.services.authz import Perm, can_view, can_work, require, target_in_scope, why_not
 from cases.services.errors import InvalidInput, NotFound, PermissionDenied
 from cases.states import Action, TransitionError, check_merge, is_final, next_status
@@ -305,6 +306,7 @@ def open_ticket(
     existing = find_by_message(session, chat_id=chat_id, message_id=message_id)
     if existing is not None:
         return existing, False
+    text = without_nul(text)
     if target is not None:
         _check_target(rules, target)
     assert reporter.id is not None
@@ -572,6 +574,7 @@ def add_note(
     now: datetime,
 ) -> TicketEvent:
     """A progress note: public ones are shown to the resident, internal ones only to staff."""
+    text = without_nul(text)
     if not text.strip():
         raise InvalidInput("a note cannot be empty")
     ticket = _locked(session, ticket_id)
@@ -774,6 +777,7 @@ def amend_text(
     session: Session, *, ticket_id: int, actor: Person, rules: Rules, new_text: str, now: datetime
 ) -> Ticket:
     """The resident edited the message the ticket came from: keep the new text, the old one in the event."""
+    new_text = without_nul(new_text)
     ticket = _locked(session, ticket_id)
     _authorize(session, rules, actor, ticket)
     if ticket.reporter_id != actor.id:
