@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import typer
 
@@ -10,7 +11,7 @@ from cases.clock import utcnow
 from cases.holiday_calendar import check_calendar_at, summary_line
 from cases.rules.loader import RulesError, load_rules
 from cases.rules.schema import Rules
-from cli.common import settings
+from cli import common
 
 rules_app = typer.Typer(help="Work with the rules file (routing_rules.yaml).", no_args_is_help=True)
 
@@ -22,10 +23,14 @@ def register(app: typer.Typer) -> None:
 
 @rules_app.command("check")
 def check(
-    path: str | None = typer.Argument(None, help="rules file to check (default: GRIDBOT_RULES)"),
+    path: str | None = typer.Argument(None, help="rules file to check (default: --rules, GRIDBOT_RULES, "
+                                                  "./routing_rules.yaml)"),
 ) -> None:
     """Validate a rules file: print a short summary (exit 0) or every error as file:line:col (exit 1)."""
-    target = path or settings().rules
+    target, origin = common.rules_path(path)
+    if not Path(target).exists():
+        common.fail(common.rules_not_found(target, origin))
+    common.say_using("rules", target, origin)
     try:
         rules = load_rules(target)
     except RulesError as exc:

@@ -88,11 +88,16 @@ def test_status_command_and_its_check(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     app = status_app()
     runner = CliRunner()
+    missing = runner.invoke(app, ["status", "--check"])
+    assert missing.exit_code == 2 and "no database at" in missing.output and "gridbot db upgrade" in missing.output
+    assert not (tmp_path / "status.db").exists(), "status creates no database"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
     alone = runner.invoke(app, ["status", "--check"])
     assert alone.exit_code == 1
     assert "PROBLEM: no bot process holds the leader lease: is the bot running?" in alone.stdout
     engine = make_engine(url)
-    upgrade(engine)
     with session_scope(engine) as s:
         assert leader.try_acquire(s, holder="host:2:def", ttl=60, now=utcnow())
     engine.dispose()
