@@ -30,6 +30,9 @@ J = JobRun.__table__  # type: ignore[attr-defined]
 STUCK_AFTER = timedelta(minutes=5)
 """Work waiting longer than this (an update not handled, a due message not sent) is a problem."""
 RECENT = timedelta(days=1)
+FAILED_MESSAGES_PER_HOUR = 5
+"""More messages than this given up on for good in the last hour (blocked, chat gone, refused by Telegram) is a
+problem: one resident blocking the bot is life, a run of them means something is broken."""
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Health:
     overdue_tickets: int
     held_tickets: int
     jobs: list[JobState] = field(default_factory=list)
+    outbox_failed_last_hour: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -101,6 +105,8 @@ def check_health(session: Session, *, now: datetime) -> Health:
         jobs=[JobState(row.name, row.interval_seconds, _age(now, row.last_started_at) or 0.0,
                        _age(now, row.last_ok_at), row.last_error, row.runs, row.failures)
               for row in session.execute(select(J).order_by(J.c.name))],
+        outbox_failed_last_hour=count_rows(session, OUTBOX, OUTBOX.c.sent_at.is_(None),
+                                           OUTBOX.c.failed_at >= now - timedelta(hours=1)),
     )
 
 
@@ -128,6 +134,9 @@ def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER) -> list[st
         if leader_alive and job.last_error is None and since_ok > late:
             found.append(f"{job.name} has not completed for {since_ok:.0f} s (it runs every "
                          f"{job.interval_seconds:.0f} s)")
+    if health.outbox_failed_last_hour > FAILED_MESSAGES_PER_HOUR:
+        found.append(f"{health.outbox_failed_last_hour} messages were given up on in the last hour (more than "
+                     f"{FAILED_MESSAGES_PER_HOUR}): see 'gave up on outbox message' in the bot's log")
     if health.inbox_given_up_recently:
         found.append(f"{health.inbox_given_up_recently} updates were given up on in the last day "
                      "(see the logs; the residents were told)")

@@ -32,7 +32,7 @@ def open_database(url: str | None = None, *, migrate: bool = False) -> Engine:
     behind the migrations is refused with one line, and nothing is created."""
     target = common.database_url(url)
     common.say_database(target)
-    _refuse_missing_file(target, migrate=migrate)
+    check_database_file(target, migrate=migrate)
     engine = make_engine(target)
     try:
         if migrate:
@@ -48,7 +48,7 @@ def open_database(url: str | None = None, *, migrate: bool = False) -> Engine:
 UPGRADE_HINT = "run `gridbot db upgrade` (with the same --database / GRIDBOT_DATABASE_URL) if it is the right one"
 
 
-def _refuse_missing_file(url: str, *, migrate: bool) -> None:
+def check_database_file(url: str, *, migrate: bool) -> None:
     """A SQLite file must exist (or, to be created by ``db upgrade``, its folder): SQLite would create it."""
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):

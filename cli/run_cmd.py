@@ -8,7 +8,7 @@ import signal
 import typer
 
 from cli import common, redact
-from cli.db_cmd import open_rules
+from cli.db_cmd import check_database_file, open_rules
 
 log = logging.getLogger("gridbot.run")
 
@@ -63,6 +63,7 @@ def _run(webhook: str | None, listen: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     url = common.database_url()
     common.say_database(url)
+    check_database_file(url, migrate=True)
     log.info("starting gridbot")
     rules = open_rules()
     from bot.app import build_app  # the handlers, imported only when the bot really runs

@@ -61,7 +61,8 @@ def render(health: Health, database: str, *, found: list[str] | None = None,
         f"inbox:    {health.inbox_waiting} waiting (oldest {_age(health.inbox_oldest_age)}), "
         f"{health.inbox_given_up_recently} given up in the last day",
         f"outbox:   {health.outbox_waiting} waiting (oldest due {_age(health.outbox_oldest_due_age)}), "
-        f"{health.outbox_failed_recently} failed in the last day; {health.unreachable_people} people blocked the bot",
+        f"{health.outbox_failed_recently} failed in the last day ({health.outbox_failed_last_hour} in the last hour); "
+        f"{health.unreachable_people} people blocked the bot",
         f"tickets:  {health.open_tickets} open, {health.overdue_tickets} overdue, "
         f"{health.held_tickets} held for review",
     ]

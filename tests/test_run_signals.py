@@ -133,3 +133,16 @@ def test_a_rejected_token_is_one_line_and_exit_2_without_the_token(tmp_path: Pat
     errors = [line for line in log.splitlines() if line.startswith("gridbot:")]
     assert len(errors) == 1 and "rejected the token" in errors[0], log
     assert "Traceback" not in log and "cannot reach the Bot API" not in log
+
+
+def test_the_database_down_at_start_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    bot = BotProcess(tmp_path, f"http://127.0.0.1:{_closed_port()}/bot",
+                     GRIDBOT_DATABASE_URL=f"postgresql://gridbot:s3cret@127.0.0.1:{_closed_port()}/gridbot")
+    try:
+        assert bot.wait() == 3, bot.text()
+    finally:
+        bot.kill()
+    log = bot.text()
+    errors = [line for line in log.splitlines() if line.startswith("gridbot:")]
+    assert len(errors) == 1 and "cannot reach the database postgresql+psycopg://gridbot:***@" in errors[0], log
+    assert "Traceback" not in log and "s3cret" not in log
