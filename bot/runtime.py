@@ -309,12 +309,13 @@ class Runtime:
             return
         run = asyncio.ensure_future(asyncio.to_thread(self._recorded, name, seconds, fn))
         self._job_runs.add(run)
+        run.add_done_callback(self._job_runs.discard)
         try:
-            await run
+            await asyncio.shield(run)  # a stop cancels this wait, not the run: stepping down waits for it
+        except asyncio.CancelledError:
+            return
         except Exception:
             log.exception("periodic job %s failed", name)
-        finally:
-            self._job_runs.discard(run)
         if self.sender is not None:
             self.sender.wake()
 

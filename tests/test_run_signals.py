@@ -146,3 +146,16 @@ def test_the_database_down_at_start_is_one_line_and_exit_3(tmp_path: Path) -> No
     errors = [line for line in log.splitlines() if line.startswith("gridbot:")]
     assert len(errors) == 1 and "cannot reach the database postgresql+psycopg://gridbot:***@" in errors[0], log
     assert "Traceback" not in log and "s3cret" not in log
+
+
+def test_sigterm_while_polling_fails_exits_0(tmp_path: Path, emu: EmulatorThread) -> None:
+    emu.fail_next(1000, status=502, methods=["getUpdates"])  # Telegram behind a broken proxy once started
+    bot = BotProcess(tmp_path, emu.base_url)
+    try:
+        bot.wait_log("gridbot running (polling)")
+        bot.wait_log("polling failed")
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.wait() == 0, bot.text()
+    finally:
+        bot.kill()
+    assert "Traceback" not in bot.text()
