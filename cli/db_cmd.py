@@ -133,6 +133,7 @@ def backup_cmd(
     """Copy the SQLite database to TARGET, consistently, while the bot keeps running (SQLite's online
     backup; for PostgreSQL use pg_dump). The copy is checked before the command says so."""
     url = make_url(normalize_url(common.database_url()))
+    common.say_database(str(url))
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         typer.echo(f"{shown(str(url))} is not a SQLite file; back PostgreSQL up with pg_dump", err=True)
         raise typer.Exit(2)

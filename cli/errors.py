@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from typer.core import TyperGroup
 
@@ -23,6 +24,10 @@ SHARED_HELP = ("Every command also takes --rules FILE (default: GRIDBOT_RULES, t
 
 def describe(exc: BaseException) -> tuple[int, str]:
     """The exit code and the one line for an error no command handled itself."""
+    if isinstance(exc, ValidationError):
+        return common.EXIT_CONFIG, "; ".join(
+            f"the setting GRIDBOT_{'_'.join(str(p) for p in error['loc']).upper()} is invalid: {error['msg']}"
+            for error in exc.errors())
     if isinstance(exc, NoSuchModuleError | ModuleNotFoundError) and "dialect" in str(exc).lower() + repr(exc):
         return common.EXIT_CONFIG, f"unsupported database ({exc}): use sqlite:///FILE or postgresql://…"
     if isinstance(exc, ArgumentError):

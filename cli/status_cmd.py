@@ -16,6 +16,7 @@ from cases.rules.loader import RulesError, load_rules
 from cli import common
 from cli.common import shown
 from cli.db_cmd import open_database
+from cli.redact import redact
 
 
 def _age(seconds: float | None) -> str:
@@ -96,10 +97,10 @@ def status(
     found = problems(health) + rules_problems
     if as_json:
         figures = health.to_dict() | {"problems": found, "warnings": rules_warnings}
-        typer.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        typer.echo(redact(json.dumps(figures, ensure_ascii=False, indent=2)))
     else:
         for line in render(health, shown(url), found=found, warnings=rules_warnings):
-            typer.echo(line)
+            typer.echo(redact(line))  # a job's last error may quote a Bot API URL
     if check and found:
         raise typer.Exit(1)
 

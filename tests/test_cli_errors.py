@@ -176,3 +176,29 @@ def test_status_check_exit_codes_are_distinct(tmp_path: Path) -> None:
     assert runner.invoke(app, ["status", "--check", "--database", "mysql://x/y"]).exit_code == EXIT_CONFIG
     assert runner.invoke(app, ["status", "--check", "--database", "postgresql://x@127.0.0.1:1/y"]).exit_code \
         == EXIT_UNREACHABLE
+
+
+def test_an_invalid_setting_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GRIDBOT_KEEP_DAYS", "soon")
+    one_line(runner.invoke(app, ["db", "prune", "--database", migrated(tmp_path / "ok.db")]), EXIT_CONFIG,
+             "the setting GRIDBOT_KEEP_DAYS is invalid")
+
+
+def test_status_never_shows_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cases import job_log
+    from cases.clock import utcnow
+    from cases.db import session_scope
+
+    url = migrated(tmp_path / "ok.db")
+    token = "123456789:AAHsecretSECRETsecretSECRETsecret123"
+    monkeypatch.setenv("GRIDBOT_TOKEN", token)
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        job_log.started(s, name="sweep", interval=60, holder="h:1:a", now=utcnow())
+        job_log.finished(s, name="sweep", now=utcnow(),
+                         error=f"NetworkError: POST https://api.telegram.org/bot{token}/sendMessage failed")
+    engine.dispose()
+    for args in (["status"], ["status", "--json"]):
+        result = runner.invoke(app, [*args, "--database", url, "--rules", str(RULES)])
+        assert "sendMessage failed" in result.output and "/bot123456789:***/sendMessage" in result.output
+        assert "AAHsecret" not in result.output
