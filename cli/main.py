@@ -16,11 +16,12 @@ from cli import (
     status_cmd,
     tickets_cmd,
 )
-from cli.errors import GridbotGroup
+from cli.errors import SHARED_HELP, GridbotGroup
 
 app = typer.Typer(
     name="gridbot",
     cls=GridbotGroup,
+    epilog=SHARED_HELP,
     help="Gridbot: community-grid case management over Telegram.",
     no_args_is_help=True,
     add_completion=False,
