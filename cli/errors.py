@@ -1,5 +1,5 @@
 """One place that turns what goes wrong under any command into one line and a documented exit code
-(:mod:`cli.common`): no operator sees a traceback. ``GRIDBOT_DEBUG=1`` lets the traceback through.
+(:mod:`cli.common`): no operator sees a traceback. ``GRIDBOT_DEBUG=1`` prints it too (tokens masked).
 
 Also gives every command the ``--rules FILE`` and ``--database URL`` options (see the search order in
 :mod:`cli.common`), wherever they stand on the command line, so a command does not declare them itself.
@@ -8,6 +8,7 @@ Also gives every command the ``--rules FILE`` and ``--database URL`` options (se
 from __future__ import annotations
 
 import os
+import traceback
 from typing import Any
 
 import typer
@@ -99,9 +100,11 @@ class GridbotGroup(TyperGroup):
             except (typer.Exit, typer.Abort, KeyboardInterrupt):
                 raise
             except Exception as exc:
-                if type(exc).__module__.startswith(("click", "typer")) or os.environ.get("GRIDBOT_DEBUG"):
+                if type(exc).__module__.startswith(("click", "typer")):
                     raise  # click's own (usage errors, exits): typer shows them
                 code, line = (exc.exit_code, str(exc)) if isinstance(exc, common.ConfigError) else describe(exc)
+                if os.environ.get("GRIDBOT_DEBUG"):
+                    typer.echo(redact.redact(traceback.format_exc()), err=True)
                 typer.echo(redact.redact(common.mask_url(f"gridbot: {line}")), err=True)
                 raise typer.Exit(code) from None
 

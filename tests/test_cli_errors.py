@@ -202,3 +202,14 @@ def test_status_never_shows_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         result = runner.invoke(app, [*args, "--database", url, "--rules", str(RULES)])
         assert "sendMessage failed" in result.output and "/bot123456789:***/sendMessage" in result.output
         assert "AAHsecret" not in result.output
+
+
+def test_gridbot_debug_shows_the_traceback_with_the_token_masked(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    token = "987654321:AAHsecretSECRETsecretSECRETsecret987"
+    monkeypatch.setenv("GRIDBOT_TOKEN", token)
+    monkeypatch.setenv("GRIDBOT_DEBUG", "1")
+    result = runner.invoke(app, ["tickets", "export", "--database", migrated(tmp_path / "ok.db"),
+                                 "--output", f"nope/{token}.csv"])  # the error quotes the token
+    assert result.exit_code == EXIT_CONFIG and "Traceback (most recent call last)" in result.output
+    assert "987654321:***.csv" in result.output and "AAHsecret" not in result.output
