@@ -29,6 +29,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 from telegram import Bot, User
+from telegram.error import InvalidToken
 
 from bot.processor import GiveUpHook, Handler, InboxProcessor
 from bot.ptb import GET_UPDATES_TIMEOUT, make_bot
@@ -41,6 +42,10 @@ from cases.db import COMMIT_GUARD, session_scope, unguarded
 from cases.settings import Settings
 
 log = logging.getLogger(__name__)
+
+class TokenRejected(Exception):
+    """The Bot API answered getMe with 401/404: the token is wrong (a configuration error, not retried)."""
+
 
 JobFn = Callable[[Engine, datetime], object]
 """A periodic job: it opens its own transactions on the engine (keeping each write short)."""
@@ -125,8 +130,10 @@ class Runtime:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, *, webhook_url: str | None = None, listen: str = "0.0.0.0", port: int = 8443) -> None:
-        """Connect to Telegram, start receiving, and start competing for leadership."""
+        """Connect to Telegram, start receiving, and start competing for leadership. A start that fails or
+        is cancelled part-way is undone by :meth:`stop`."""
         self._stopping.clear()
+        self._started = True
         await self._initialize_bot()
         if webhook_url:
             self.mode, self.public_url = "webhook", webhook_url
@@ -156,6 +163,9 @@ class Runtime:
             await asyncio.to_thread(self._release)
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
+        for request in getattr(self.bot, "_request", ()):  # opened by a Bot.initialize() that then failed
+            with contextlib.suppress(Exception):
+                await request.shutdown()
 
     def run_polling(self) -> None:
         """Run with long polling until SIGINT/SIGTERM; :class:`TaskDied` if a task died."""
@@ -167,21 +177,47 @@ class Runtime:
         asyncio.run(self._serve(webhook_url=public_url, listen=listen, port=port))
 
     async def _serve(self, **start: Any) -> None:
+        """Start, run until SIGINT/SIGTERM (or a task's death), stop. A signal ends every phase: during start-up
+        (Bot API retries included) the start is abandoned; during shutdown a second signal leaves the work under
+        way (unsent messages stay in the outbox, the lease runs out)."""
         if self.settings.token:
             for handler in logging.getLogger().handlers:
                 handler.addFilter(RedactToken(self.settings.token))
         loop = asyncio.get_running_loop()
-        done = self._done = asyncio.Event()
+        stop, force = asyncio.Event(), asyncio.Event()
+        self._done = stop
+
+        def on_signal() -> None:
+            (force if stop.is_set() else stop).set()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, done.set)
-        await self.start(**start)
-        log.info("gridbot running (%s) as %s", self.mode, self.holder)
+                loop.add_signal_handler(sig, on_signal)
+        starting = asyncio.create_task(self.start(**start), name="gridbot-start")
+        signalled = asyncio.create_task(stop.wait(), name="gridbot-signal")
         try:
-            await done.wait()
+            await asyncio.wait({starting, signalled}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                log.info("stop signal during start-up")
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+            else:
+                starting.result()  # a start that failed (e.g. the token was rejected) ends the process
+                log.info("gridbot running (%s) as %s", self.mode, self.holder)
+                await signalled
         finally:
+            signalled.cancel()
             log.info("shutting down")
-            await self.stop()
+            stopping = asyncio.create_task(self.stop(), name="gridbot-stop")
+            forced = asyncio.create_task(force.wait(), name="gridbot-force")
+            await asyncio.wait({stopping, forced}, return_when=asyncio.FIRST_COMPLETED)
+            if not stopping.done():
+                log.warning("second stop signal: leaving the work under way (it resumes at the next start)")
+                stopping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopping
+            forced.cancel()
         if self.failure is not None:
             raise TaskDied(describe(self.failure, self._redact)) from None
 
@@ -211,6 +247,8 @@ class Runtime:
             try:
                 await self.bot.initialize()
                 break
+            except InvalidToken:
+                raise TokenRejected("the Bot API rejected the token") from None
             except Exception as exc:
                 if self._stopping.is_set():
                     raise
@@ -346,15 +384,16 @@ class Runtime:
         self._fence()
         run = asyncio.ensure_future(asyncio.to_thread(self._recorded, name, seconds, fn))
         self._job_runs.add(run)
+        run.add_done_callback(self._job_runs.discard)
         try:
-            await run
+            await asyncio.shield(run)  # a stop cancels this wait, not the run: stepping down waits for it
+        except asyncio.CancelledError:
+            return
         except Exception as exc:
             if is_outage(exc):
                 log.warning("periodic job %s failed: %s", name, describe(exc, self._redact))
             else:
                 log.exception("periodic job %s failed", name)
-        finally:
-            self._job_runs.discard(run)
         if self.sender is not None:
             self.sender.wake()
 

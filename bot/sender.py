@@ -352,6 +352,8 @@ class OutboxSender:
                 self.sent += 1
             elif outcome.kind == "failed":
                 self.failed += 1
+                log.warning("gave up on outbox message %s (%s to chat %s): %s", job.id, job.method,
+                            masked_chat(job.chat_id), outcome.error)
             else:
                 self.retried += 1
         finally:
@@ -404,6 +406,11 @@ class OutboxSender:
             self._recent_429.popleft()
         if len({chat for _, chat in self._recent_429}) >= self.storm_chats:
             self._paused_all = max(self._paused_all, now + delay)
+
+
+def masked_chat(chat_id: int) -> str:
+    """A chat id for a log line: enough to tell chats apart, not enough to find a person (``***567``)."""
+    return f"{'-' if chat_id < 0 else ''}***{str(abs(chat_id))[-3:]}"
 
 
 def sender_from_settings(engine: Engine, bot: Bot, settings: Any, **kwargs: Any) -> OutboxSender:

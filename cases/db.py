@@ -183,6 +183,17 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
             engine.dispose()
 
 
+def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
+    """(the migrations the database is at, the latest ones shipped). Only reads: creates nothing."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, heads
+
+
 def downgrade(engine_or_url: Engine | str, revision: str = "base") -> None:
     """Undo migrations down to ``revision`` (everything by default)."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url

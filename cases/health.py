@@ -32,6 +32,9 @@ STUCK_AFTER = timedelta(minutes=5)
 PROGRESS_WITHIN = timedelta(minutes=1)
 """Work waiting this long while nothing was handled (or sent) for as long is a problem: a stalled leader."""
 RECENT = timedelta(days=1)
+FAILED_MESSAGES_PER_HOUR = 5
+"""More messages than this given up on for good in the last hour (blocked, chat gone, refused by Telegram) is a
+problem: one resident blocking the bot is life, a run of them means something is broken."""
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Health:
     jobs: list[JobState] = field(default_factory=list)
     inbox_last_processed_age: float | None = None  # since an update was last handled (None: never)
     outbox_last_sent_age: float | None = None  # since a message was last sent (None: never)
+    outbox_failed_last_hour: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -107,6 +111,8 @@ def check_health(session: Session, *, now: datetime) -> Health:
               for row in session.execute(select(J).order_by(J.c.name))],
         inbox_last_processed_age=_age(now, session.execute(select(func.max(INBOX.c.processed_at))).scalar()),
         outbox_last_sent_age=_age(now, session.execute(select(func.max(OUTBOX.c.sent_at))).scalar()),
+        outbox_failed_last_hour=count_rows(session, OUTBOX, OUTBOX.c.sent_at.is_(None),
+                                           OUTBOX.c.failed_at >= now - timedelta(hours=1)),
     )
 
 
@@ -147,6 +153,9 @@ def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER) -> list[st
         if leader_alive and job.last_error is None and since_ok > late:
             found.append(f"{job.name} has not completed for {since_ok:.0f} s (it runs every "
                          f"{job.interval_seconds:.0f} s)")
+    if health.outbox_failed_last_hour > FAILED_MESSAGES_PER_HOUR:
+        found.append(f"{health.outbox_failed_last_hour} messages were given up on in the last hour (more than "
+                     f"{FAILED_MESSAGES_PER_HOUR}): see 'gave up on outbox message' in the bot's log")
     if health.inbox_given_up_recently:
         found.append(f"{health.inbox_given_up_recently} updates were given up on in the last day "
                      "(see the logs; the residents were told)")

@@ -8,13 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import typer
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from cases.db import make_engine, normalize_url, upgrade
+from cases.db import alembic_config, make_engine, normalize_url, schema_revisions, upgrade
 from cases.rules.loader import RulesError, load_rules
 from cases.rules.schema import Rules
-from cases.settings import Settings
+from cli import common
+from cli.common import shown
 
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
 
@@ -24,21 +26,62 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
-def shown(url: str) -> str:
-    """A database URL with its password hidden."""
-    return make_url(normalize_url(url)).render_as_string(hide_password=True)
-
-
-def open_database(url: str | None = None) -> Engine:
-    """An engine on ``url`` (default GRIDBOT_DATABASE_URL), migrated to the latest schema."""
-    engine = make_engine(url or Settings().database_url)
-    upgrade(engine)
+def open_database(url: str | None = None, *, migrate: bool = False) -> Engine:
+    """An engine on ``url`` (default: the settings' database), said on stderr. Only ``migrate=True``
+    (``gridbot db upgrade``) creates or migrates; otherwise a database that is missing, not Gridbot's or
+    behind the migrations is refused with one line, and nothing is created."""
+    target = common.database_url(url)
+    common.say_database(target)
+    check_database_file(target, migrate=migrate)
+    engine = make_engine(target)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            _refuse_behind(engine, target)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
+UPGRADE_HINT = "run `gridbot db upgrade` (with the same --database / GRIDBOT_DATABASE_URL) if it is the right one"
+
+
+def check_database_file(url: str, *, migrate: bool) -> None:
+    """A SQLite file must exist (or, to be created by ``db upgrade``, its folder): SQLite would create it."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database or "").absolute()
+    if migrate and not path.exists() and not path.parent.is_dir():
+        common.fail(f"cannot create the database {path}: the folder {path.parent} does not exist"
+                    + (" (a part of it is a file)" if any(p.is_file() for p in path.parents) else ""))
+    if not migrate and not path.is_file():
+        common.fail(f"no database at {path} ({shown(url)}); {UPGRADE_HINT}")
+
+
+def _refuse_behind(engine: Engine, url: str) -> None:
+    current, heads = schema_revisions(engine)
+    if current == heads:
+        return
+    if not current:
+        common.fail(f"the database {shown(url)} has no Gridbot schema; {UPGRADE_HINT}")
+    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current <= known:
+        common.fail(f"the database {shown(url)} is at migration {', '.join(sorted(current))}, behind this "
+                    f"Gridbot's {', '.join(sorted(heads))}; {UPGRADE_HINT}")
+    common.fail(f"the database {shown(url)} is at migration {', '.join(sorted(current))}, which this Gridbot "
+                "does not know: it was upgraded by a newer version; run that version")
+
+
 def open_rules(path: str | None = None) -> Rules:
-    """The rules file (default GRIDBOT_RULES); on errors print them and exit 1."""
-    target = path or Settings().rules
+    """The rules file (an explicit path, else by the search order of :mod:`cli.common`), said on stderr;
+    one line and exit 2 if it is not there, its errors and exit 1 if it does not load."""
+    target, origin = common.rules_path(path)
+    if not Path(target).exists():
+        common.fail(common.rules_not_found(target, origin))
+    common.say_using("rules", target, origin)
     try:
         return load_rules(target)
     except RulesError as exc:
@@ -46,18 +89,16 @@ def open_rules(path: str | None = None) -> Rules:
             typer.echo(str(issue), err=True)
         typer.echo(f"the rules file {target} has errors; fix them (see `gridbot rules check`)", err=True)
         raise typer.Exit(1) from None
-    except OSError as exc:
-        typer.echo(f"cannot read the rules file {target}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")
 def upgrade_cmd(
-    url: str | None = typer.Option(None, "--url", help="database URL (default: GRIDBOT_DATABASE_URL)"),
+    url: str | None = typer.Option(None, "--url", help="database URL (default: --database, GRIDBOT_DATABASE_URL)"),
 ) -> None:
-    """Apply all database migrations (safe to run again; the bot also does this when it starts)."""
-    target = url or Settings().database_url
-    engine = open_database(target)
+    """Create or migrate the database to the latest schema (safe to run again; `gridbot run` does it too,
+    and no other command does)."""
+    target = common.database_url(url)
+    engine = open_database(target, migrate=True)
     engine.dispose()
     typer.echo(f"{shown(target)}: schema is up to date")
 
@@ -73,7 +114,7 @@ def prune_cmd(
     from cases.clock import utcnow
     from cases.retention import count_prunable, prune
 
-    keep = timedelta(days=keep_days or Settings().keep_days)
+    keep = timedelta(days=keep_days or common.settings().keep_days)
     engine = open_database()
     try:
         counted = (count_prunable if dry_run else prune)(engine, now=utcnow(), keep=keep)
@@ -91,7 +132,8 @@ def backup_cmd(
 ) -> None:
     """Copy the SQLite database to TARGET, consistently, while the bot keeps running (SQLite's online
     backup; for PostgreSQL use pg_dump). The copy is checked before the command says so."""
-    url = make_url(normalize_url(Settings().database_url))
+    url = make_url(normalize_url(common.database_url()))
+    common.say_database(str(url))
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         typer.echo(f"{shown(str(url))} is not a SQLite file; back PostgreSQL up with pg_dump", err=True)
         raise typer.Exit(2)

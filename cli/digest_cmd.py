@@ -16,6 +16,7 @@ from cases.db import read_scope, session_scope
 from cases.digest import build_digest
 from cases.notify import RecordingNotifier
 from cases.settings import Settings
+from cli import common
 from cli.db_cmd import open_database, open_rules
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def sweep(
     """Run the deadline sweep now (reminders, warnings, escalations, auto-close, digests)."""
     from cases.sweep import run_sweep, sweep_then_send_digests
 
-    settings = Settings()
+    settings = common.settings()
     rules = open_rules()
     now = _now(now_text)
     notifier = RecordingNotifier() if dry_run else _bot_notifier(settings, rules)

@@ -1,4 +1,5 @@
-"""``gridbot``: one command for admins and operators. Each sub-command lives in its own module."""
+"""``gridbot``: one command for admins and operators. Each sub-command lives in its own module; every one
+takes ``--rules`` and ``--database`` and maps its errors to one line and an exit code (:mod:`cli.errors`)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from cli import (
     status_cmd,
     tickets_cmd,
 )
+from cli.errors import SHARED_HELP, GridbotGroup
 
 app = typer.Typer(
     name="gridbot",
+    cls=GridbotGroup,
+    epilog=SHARED_HELP,
     help="Gridbot: community-grid case management over Telegram.",
     no_args_is_help=True,
     add_completion=False,

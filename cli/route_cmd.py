@@ -14,9 +14,7 @@ from typing import Any
 import typer
 
 from cases.routing import Report, RoutingIndex, route
-from cases.rules.loader import RulesError, load_rules
-from cases.rules.schema import Rules
-from cli.common import settings
+from cli.db_cmd import open_rules
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +34,7 @@ def route_command(
     if (lat is None) != (lon is None):
         typer.echo("give both --lat and --lon, or neither", err=True)
         raise typer.Exit(2)
-    rules = _load(rules_path or settings().rules)
+    rules = open_rules(rules_path)
     index = RoutingIndex.for_rules(rules)
     if text == "-":
         for line in sys.stdin:
@@ -52,15 +50,6 @@ def route_command(
     typer.echo(f"category: {decision.category}  priority: {decision.priority}  area: {decision.area or '-'}  "
                f"target: {decision.target or '- (location needed)'}")
     typer.echo(decision.explain())
-
-
-def _load(path: str) -> Rules:
-    try:
-        return load_rules(path)
-    except RulesError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(1) from None
 
 
 def _line_report(line: str, lat: float | None, lon: float | None, home: str | None) -> Report | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import typer
 
@@ -11,7 +12,7 @@ from cases.holiday_calendar import check_calendar_at, summary_line
 from cases.renames import rename_problems
 from cases.rules.loader import RulesError, load_rules
 from cases.rules.schema import Rules
-from cli.common import settings
+from cli import common
 
 rules_app = typer.Typer(help="Work with the rules file (routing_rules.yaml).", no_args_is_help=True)
 
@@ -23,15 +24,19 @@ def register(app: typer.Typer) -> None:
 
 @rules_app.command("check")
 def check(
-    path: str | None = typer.Argument(None, help="rules file to check (default: GRIDBOT_RULES)"),
-    db: bool = typer.Option(False, "--db", help="also check the ids the database uses (GRIDBOT_DATABASE_URL)"),
+    path: str | None = typer.Argument(None, help="rules file to check (default: --rules, GRIDBOT_RULES, "
+                                                  "./routing_rules.yaml)"),
+    db: bool = typer.Option(False, "--db", help="also check the ids the database uses (--database)"),
     db_url: str | None = typer.Option(None, "--db-url", help="also check the ids this database uses"),
 ) -> None:
     """Validate a rules file: print a short summary (exit 0) or every error as file:line:col (exit 1).
 
     With ``--db``/``--db-url``: list the area, team and category ids tickets, staff roles, groups or homes use
     that the rules drop (exit 1), and those a ``renamed_from`` will move."""
-    target = path or settings().rules
+    target, origin = common.rules_path(path)
+    if not Path(target).exists():
+        common.fail(common.rules_not_found(target, origin))
+    common.say_using("rules", target, origin)
     try:
         rules = load_rules(target)
     except RulesError as exc:
@@ -42,7 +47,7 @@ def check(
         raise typer.Exit(1) from None
     problems = rename_problems(rules)
     if db or db_url:
-        problems += _database_problems(rules, db_url or settings().database_url)
+        problems += _database_problems(rules, db_url)
     if problems:
         for line in problems:
             typer.echo(f"{target}: {line}")
@@ -56,14 +61,15 @@ def check(
         typer.echo(f"warning: {line}")
 
 
-def _database_problems(rules: Rules, url: str) -> list[str]:
+def _database_problems(rules: Rules, url: str | None) -> list[str]:
     """Ids the database uses that the rules drop (errors); renames still to apply are printed as notes."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cases.db import make_engine, read_scope
+    from cases.db import read_scope
     from cases.renames import orphans
+    from cli.db_cmd import open_database
 
-    engine = make_engine(url)
+    engine = open_database(url)  # never creates or migrates: refuses a missing or outdated database
     try:
         with read_scope(engine) as session:
             found = orphans(session, rules)

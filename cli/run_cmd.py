@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import typer
 
-from cli.common import settings as load_settings
+from cli import common, redact
+from cli.db_cmd import check_database_file, open_rules
+
+log = logging.getLogger("gridbot.run")
 
 TOKEN_HELP = """GRIDBOT_TOKEN is not set, so the bot cannot talk to Telegram.
 
@@ -22,6 +26,18 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
 
 
+class StopRequested(KeyboardInterrupt):
+    """SIGTERM before the event loop takes the signals over (start-up: settings, rules, migrations)."""
+
+
+def _stop_on_sigterm() -> None:
+    def handler(_sig: int, _frame: object) -> None:
+        raise StopRequested
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run(
     webhook: str | None = typer.Option(
         None, "--webhook", metavar="PUBLIC_URL", help="serve a webhook Telegram posts to at PUBLIC_URL"
@@ -29,22 +45,29 @@ def run(
     listen: str = typer.Option("0.0.0.0", "--listen", metavar="HOST", help="webhook listen address"),
     port: int = typer.Option(8443, "--port", metavar="N", help="webhook listen port"),
 ) -> None:
-    """Run the bot: long polling by default, or a webhook with a secret token (--webhook)."""
-    settings = load_settings()
+    """Run the bot: long polling by default, or a webhook with a secret token (--webhook). Migrates the
+    database first. SIGTERM or Ctrl-C stop it in any phase (exit 0); a rejected token exits 2."""
+    _stop_on_sigterm()
+    try:
+        _run(webhook, listen, port)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM before the bot's own loop handles them
+        log.info("stopped during start-up")
+
+
+def _run(webhook: str | None, listen: str, port: int) -> None:
+    settings = common.settings()
     if not settings.token:
         typer.echo(TOKEN_HELP, err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(common.EXIT_CONFIG)
+    redact.install(settings.token)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from cases.rules.loader import RulesError, load_rules
-
-    try:
-        rules = load_rules(settings.rules)
-    except RulesError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(1) from None
+    url = common.database_url()
+    common.say_database(url)
+    check_database_file(url, migrate=True)
+    log.info("starting gridbot")
+    rules = open_rules()
     from bot.app import build_app  # the handlers, imported only when the bot really runs
-    from bot.runtime import TaskDied
+    from bot.runtime import TaskDied, TokenRejected
 
     app = build_app(settings, rules=rules)  # applies the migrations first
     try:
@@ -55,5 +78,9 @@ def run(
     except TaskDied as exc:  # logged with its traceback; the lease is released: let another process take over
         typer.echo(f"gridbot stopped: a task died ({exc}); see the log above", err=True)
         raise typer.Exit(1) from None
+    except TokenRejected:
+        common.fail(f"the Bot API at {settings.api_base_url} rejected the token (GRIDBOT_TOKEN): check it with "
+                    "@BotFather, or GRIDBOT_API_BASE_URL", common.EXIT_CONFIG)
     finally:
+        _stop_on_sigterm()  # the event loop has given the signals back: a late one still means "stop"
         app.engine.dispose()

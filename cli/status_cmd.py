@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import typer
 
@@ -12,8 +13,10 @@ from cases.db import read_scope
 from cases.health import Health, check_health, problems
 from cases.holiday_calendar import check_calendar_at
 from cases.rules.loader import RulesError, load_rules
-from cli.common import settings
-from cli.db_cmd import open_database, shown
+from cli import common
+from cli.common import shown
+from cli.db_cmd import open_database
+from cli.redact import redact
 
 
 def _age(seconds: float | None) -> str:
@@ -32,6 +35,9 @@ def rules_notes(path: str, now: datetime) -> tuple[list[str], list[str]]:
     try:
         rules = load_rules(path)
     except RulesError as exc:
+        if not Path(path).exists():
+            return [f"the rules file {Path(path).absolute()} is not there: the bot will not start again; set "
+                    "GRIDBOT_RULES or --rules"], []
         count = len(exc.issues)
         return [f"the rules file {path} does not load ({count} error{'s' if count != 1 else ''}): the bot will "
                 f"not start again until it is fixed; run gridbot rules check"], []
@@ -56,7 +62,8 @@ def render(health: Health, database: str, *, found: list[str] | None = None,
         f"inbox:    {health.inbox_waiting} waiting (oldest {_age(health.inbox_oldest_age)}), "
         f"{health.inbox_given_up_recently} given up in the last day",
         f"outbox:   {health.outbox_waiting} waiting (oldest due {_age(health.outbox_oldest_due_age)}), "
-        f"{health.outbox_failed_recently} failed in the last day; {health.unreachable_people} people blocked the bot",
+        f"{health.outbox_failed_recently} failed in the last day ({health.outbox_failed_last_hour} in the last hour); "
+        f"{health.unreachable_people} people blocked the bot",
         f"tickets:  {health.open_tickets} open, {health.overdue_tickets} overdue, "
         f"{health.held_tickets} held for review",
     ]
@@ -72,26 +79,28 @@ def render(health: Health, database: str, *, found: list[str] | None = None,
 
 def status(
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
-    check: bool = typer.Option(False, "--check", help="exit 1 when there is a problem (for monitoring)"),
+    check: bool = typer.Option(False, "--check", help="exit 1 when there is a problem (for monitoring); 2 on a "
+                               "configuration error, 3 when the database cannot be reached"),
 ) -> None:
     """Show whether the bot is running and keeping up: leader, waiting updates and messages, tickets, and
     whether the rules file still loads and its holiday calendar is current."""
-    config = settings()
-    url, now = config.database_url, utcnow()
-    engine = open_database(url)
+    url, now = common.database_url(), utcnow()
+    engine = open_database(url)  # refuses a database that is missing or behind: status creates nothing
     try:
         with read_scope(engine) as session:
             health = check_health(session, now=now)
     finally:
         engine.dispose()
-    rules_problems, rules_warnings = rules_notes(config.rules, now)
+    rules, origin = common.rules_path()
+    common.say_using("rules", rules, origin)
+    rules_problems, rules_warnings = rules_notes(rules, now)
     found = problems(health) + rules_problems
     if as_json:
         figures = health.to_dict() | {"problems": found, "warnings": rules_warnings}
-        typer.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        typer.echo(redact(json.dumps(figures, ensure_ascii=False, indent=2)))
     else:
         for line in render(health, shown(url), found=found, warnings=rules_warnings):
-            typer.echo(line)
+            typer.echo(redact(line))  # a job's last error may quote a Bot API URL
     if check and found:
         raise typer.Exit(1)
 

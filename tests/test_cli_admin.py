@@ -67,9 +67,10 @@ def test_db_upgrade(app: typer.Typer, tmp_path: Path) -> None:
 
 
 def test_invite_prints_a_code_that_redeems(app: typer.Typer, tmp_path: Path, rules: Rules, now: datetime) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(app, ["invite", "--role", "worker", "--area", rules.grids[0], "--expires", "2d"])
     assert result.exit_code == 0, result.output
-    code = result.output.splitlines()[0]
+    code = result.stdout.splitlines()[0]
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}", code)
     assert f"/join {code}" in result.output
     engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
@@ -89,6 +90,7 @@ def test_invite_prints_a_code_that_redeems(app: typer.Typer, tmp_path: Path, rul
     ],
 )
 def test_invite_rejects_bad_input(app: typer.Typer, args: list[str], message: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     result = runner.invoke(app, ["invite", *args])
     assert result.exit_code != 0 and message in result.output
 
@@ -119,7 +121,7 @@ def test_tickets_show_with_history(app: typer.Typer, seeded: list[int]) -> None:
 def test_tickets_export_csv_and_json(app: typer.Typer, seeded: list[int], tmp_path: Path) -> None:
     result = runner.invoke(app, ["tickets", "export", "--format", "csv"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [int(r["number"]) for r in rows] == seeded and rows[0]["holder"] == "Wang"
     out = tmp_path / "tickets.json"
     result = runner.invoke(app, ["tickets", "export", "--format", "json", "--output", str(out)])
@@ -146,19 +148,19 @@ def test_tickets_export_streams_in_batches_with_the_same_output(
         app: typer.Typer, seeded: list[int], tmp_path: Path, rules: Rules, now: datetime,
         monkeypatch: pytest.MonkeyPatch) -> None:
     _more_tickets(tmp_path, rules, now, 5)
-    whole = {fmt: runner.invoke(app, ["tickets", "export", "--format", fmt]).output
+    whole = {fmt: runner.invoke(app, ["tickets", "export", "--format", fmt]).stdout
              for fmt in ("csv", "json", "open311")}
     monkeypatch.setattr(tickets_cmd, "EXPORT_BATCH", 2)  # 7 tickets: batches of 2, 2, 2, 1
     for fmt, expected in whole.items():
         streamed = runner.invoke(app, ["tickets", "export", "--format", fmt])
-        assert streamed.exit_code == 0 and streamed.output == expected, fmt
+        assert streamed.exit_code == 0 and streamed.stdout == expected, fmt
     data = json.loads(whole["json"])
     assert [d["number"] for d in data] == list(range(1, 8))
     assert whole["json"] == json.dumps(data, ensure_ascii=False, indent=2) + "\n"  # as one json.dumps writes it
     assert [h["kind"] for h in data[0]["history"]] == ["opened", "claim", "note"]
     assert all([h["kind"] for h in d["history"]] == ["opened"] for d in data[1:])
     empty = runner.invoke(app, ["tickets", "export", "--format", "json", "--status", "resolved"])
-    assert empty.output == "[]\n"
+    assert empty.stdout == "[]\n"
 
 
 def test_tickets_export_only_reads_and_writes_its_file_whole(
@@ -207,7 +209,7 @@ def test_tickets_export_open311(app: typer.Typer, seeded: list[int], rules: Rule
         engine.dispose()
     result = runner.invoke(app, ["tickets", "export", "--format", "open311", "--lang", "en"])
     assert result.exit_code == 0, result.output
-    claimed, merged = json.loads(result.output)
+    claimed, merged = json.loads(result.stdout)
     assert claimed["service_request_id"] == str(seeded[0]) and claimed["status"] == "open"
     assert (claimed["status_notes"], claimed["service_code"], claimed["service_name"]) == \
         ("being handled", "water", rules.category_name("water", "en"))

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cases import inbox, job_log, leader, outbox
 from cases.clock import utcnow
 from cases.db import make_engine, session_scope, upgrade
-from cases.health import check_health, problems
+from cases.health import FAILED_MESSAGES_PER_HOUR, check_health, problems
 from cases.models import Person, Ticket
 from cli import status_cmd
 
@@ -100,6 +100,28 @@ def test_a_live_leader_whose_inbox_or_outbox_stalls_for_a_minute_is_a_problem(en
         outbox.mark_sent_many(s, [(2, 2)], now=NOW - timedelta(seconds=10))
     with Session(engine) as s:
         assert problems(check_health(s, now=NOW)) == []
+def test_more_than_a_few_messages_given_up_on_in_an_hour_is_a_problem(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        assert leader.try_acquire(s, holder="host:1:abc", ttl=30, now=NOW)
+        for n in range(FAILED_MESSAGES_PER_HOUR + 3):
+            row = outbox.enqueue(s, chat_id=100 + n, method="sendMessage", payload={"text": "x"}, now=NOW)
+            assert row is not None and row.id is not None
+            # the first three failed two hours ago: only the others count for the last hour
+            outbox.mark_failed(s, row.id, error="Bad Request: chat not found",
+                               now=NOW - timedelta(hours=2) if n < 3 else NOW - timedelta(minutes=n))
+    with Session(engine) as s:
+        health = check_health(s, now=NOW)
+    assert (health.outbox_failed_recently, health.outbox_failed_last_hour) == (FAILED_MESSAGES_PER_HOUR + 3,
+                                                                             FAILED_MESSAGES_PER_HOUR)
+    assert problems(health) == [], "up to the threshold is not a problem"
+    with session_scope(engine) as s:
+        row = outbox.enqueue(s, chat_id=99, method="sendMessage", payload={"text": "x"}, now=NOW)
+        assert row is not None and row.id is not None
+        outbox.mark_failed(s, row.id, error="Forbidden: bot was blocked by the user", now=NOW)
+    with Session(engine) as s:
+        health = check_health(s, now=NOW)
+    assert problems(health) == [f"{FAILED_MESSAGES_PER_HOUR + 1} messages were given up on in the last hour (more "
+                                f"than {FAILED_MESSAGES_PER_HOUR}): see 'gave up on outbox message' in the bot's log"]
 
 
 def status_app() -> typer.Typer:
@@ -116,11 +138,16 @@ def test_status_command_and_its_check(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     app = status_app()
     runner = CliRunner()
+    missing = runner.invoke(app, ["status", "--check"])
+    assert missing.exit_code == 2 and "no database at" in missing.output and "gridbot db upgrade" in missing.output
+    assert not (tmp_path / "status.db").exists(), "status creates no database"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
     alone = runner.invoke(app, ["status", "--check"])
     assert alone.exit_code == 1
     assert "PROBLEM: no bot process holds the leader lease: is the bot running?" in alone.stdout
     engine = make_engine(url)
-    upgrade(engine)
     with session_scope(engine) as s:
         assert leader.try_acquire(s, holder="host:2:def", ttl=60, now=utcnow())
     engine.dispose()

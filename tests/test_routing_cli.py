@@ -41,10 +41,10 @@ def test_human_readable(app: typer.Typer) -> None:
 def test_json_with_point_and_home(app: typer.Typer) -> None:
     result = runner.invoke(app, ["route", "下水道堵了", "--lat", "29.361", "--lon", "113.120", "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert (data["category"], data["area"], data["target"]) == ("drainage", "qiaoxi-2", "team:water-company")
     assert data["explanation"]["location"]["source"] == "point"
-    home = json.loads(runner.invoke(app, ["route", "楼道灯坏了", "--home", "yunmeng-2", "--json"]).output)
+    home = json.loads(runner.invoke(app, ["route", "楼道灯坏了", "--home", "yunmeng-2", "--json"]).stdout)
     assert (home["area"], home["location_source"]) == ("yunmeng-2", "home")
 
 
@@ -65,7 +65,7 @@ def test_stdin_json_lines(app: typer.Typer) -> None:
     ]) + "\n"
     result = runner.invoke(app, ["route", "-"], input=lines)
     assert result.exit_code == 0, result.output
-    objects = [json.loads(line) for line in result.output.splitlines()]
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(objects) == 5  # the blank line is skipped
     for obj in objects:
         assert {"category", "priority", "area", "target", "explanation"} <= obj.keys()
@@ -82,7 +82,7 @@ def test_stdin_json_lines(app: typer.Typer) -> None:
 
 def test_stdin_applies_options_to_plain_lines(app: typer.Typer) -> None:
     result = runner.invoke(app, ["route", "-", "--home", "baishi-1"], input="下水道堵了\n")
-    assert json.loads(result.output)["target"] == "team:water-company"
+    assert json.loads(result.stdout)["target"] == "team:water-company"
 
 
 def test_bad_rules_file_exits_1_with_issues(app: typer.Typer, tmp_path: Path) -> None:

@@ -377,3 +377,18 @@ async def test_a_stale_read_never_sends_a_row_again(emu: BotApiEmulator, engine:
         await task
     assert slow.loads >= 2
     assert texts(emu, USERS[0]) == ["once"] and len(emu.calls_to("sendMessage")) == 1
+
+
+async def test_a_message_given_up_on_is_logged_with_its_reason(
+        emu: BotApiEmulator, engine: Engine, sender: OutboxSender, caplog: pytest.LogCaptureFixture) -> None:
+    blocked = USERS[0]
+    emu.block_user(blocked)
+    queue(engine, sender, lambda session, now: queue_message(session, chat_id=blocked, text="hi", now=now))
+    with caplog.at_level("WARNING", logger="bot.sender"):
+        await settle(emu, engine)
+    row = rows(engine)[0]
+    assert row.failed_at is not None
+    gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+    assert gave_up == [f"gave up on outbox message {row.id} (sendMessage to chat ***{str(blocked)[-3:]}): "
+                       f"{row.error}"], caplog.text
+    assert str(blocked) not in gave_up[0] and "blocked" in gave_up[0]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class RuleIssue:
-    """One problem in a rules file (or its boundaries file). ``line`` and ``col`` are 1-based."""
+    """One problem in a rules file (or its boundaries file). ``line`` and ``col`` are 1-based; 0 for a
+    problem with the whole file (missing, unreadable), which is then shown without a position."""
 
     file: str
     line: int
@@ -15,6 +16,8 @@ class RuleIssue:
     message: str
 
     def __str__(self) -> str:
+        if self.line == 0:
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 

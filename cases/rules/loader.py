@@ -60,13 +60,13 @@ def load_rules(path: str | Path) -> Rules:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RulesError([RuleIssue(name, 1, 1, "rules file not found")]) from None
+        raise RulesError([RuleIssue(name, 0, 0, "rules file not found")]) from None
     except IsADirectoryError:
-        raise RulesError([RuleIssue(name, 1, 1, "is a directory, not a rules file")]) from None
+        raise RulesError([RuleIssue(name, 0, 0, "is a directory, not a rules file")]) from None
     except UnicodeDecodeError as exc:
-        raise RulesError([RuleIssue(name, 1, 1, f"the file is not UTF-8 text ({exc.reason})")]) from None
+        raise RulesError([RuleIssue(name, 0, 0, f"the file is not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
-        raise RulesError([RuleIssue(name, 1, 1, f"cannot read the file: {exc.strerror}")]) from None
+        raise RulesError([RuleIssue(name, 0, 0, f"cannot read the file: {exc.strerror}")]) from None
     return load_rules_text(text, name)
 
 
