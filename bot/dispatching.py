@@ -10,8 +10,18 @@ from sqlmodel import Session, col, select
 
 from bot.context import BotContext
 from bot.keyboards import dispatch_keyboard, held_keyboard
-from bot.render import age_text, area_label, local_time, priority_label, shorten, target_label
+from bot.render import (
+    age_text,
+    area_label,
+    local_time,
+    place_name,
+    place_text,
+    priority_label,
+    shorten,
+    target_label,
+)
 from bot.replies import say, tell
+from bot.sending import queue_venue
 from bot.texts import t
 from cases.clock import as_utc
 from cases.models import GroupBinding, Person, Role, Ticket
@@ -21,14 +31,10 @@ from cases.services.tickets import possible_duplicate
 _GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
 
 
-def _place(ticket: Ticket) -> str:
-    if ticket.lat is not None and ticket.lon is not None:
-        return f"{ticket.lat:.5f}, {ticket.lon:.5f}"
-    return "-"
-
-
-def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime) -> int:
-    """Send ``ticket`` to everyone who may claim it; returns how many chats were told."""
+def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, reopened: str | None = None) -> int:
+    """Send ``ticket`` to everyone who may claim it, with its place as a venue pin when it has a point; returns
+    how many chats were told. ``reopened``: the catalogue key saying why a reopened ticket came back (its card
+    then says so instead of "new ticket")."""
     assert ticket.id is not None
     recipients = handlers_of(session, ctx, ticket.target)
     duplicate = possible_duplicate(session, ticket)
@@ -37,7 +43,9 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
         tell(session, person, "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
              markup=dispatch_keyboard(ctx.codec, ticket.id, person.language),
              dedupe_key=f"dispatch:{ticket.id}:{person.id}:{ticket.claim_reminders}:{ticket.reopen_count}",
-             **card_values(ctx, ticket, person.language, duplicate=duplicate))
+             **card_values(ctx, ticket, person.language, duplicate=duplicate, reopened=reopened))
+        _send_venue(session, ctx, ticket, person.telegram_id, person.language, now=now,
+                    key=f"venue:{ticket.id}:{person.id}:{ticket.claim_reminders}:{ticket.reopen_count}")
         told += 1
     if ticket.area:
         groups = session.exec(_GROUPS_OF_AREA, params={"area": ticket.area}).all()
@@ -45,7 +53,9 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
             say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),
                 dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:{ticket.claim_reminders}:{ticket.reopen_count}",
-                **card_values(ctx, ticket, "zh", duplicate=duplicate))
+                **card_values(ctx, ticket, "zh", duplicate=duplicate, reopened=reopened))
+            _send_venue(session, ctx, ticket, group.chat_id, "zh", now=now,
+                        key=f"venue:{ticket.id}:g{group.chat_id}:{ticket.claim_reminders}:{ticket.reopen_count}")
             told += 1
     if not recipients:
         for leader in leaders_for(session, ctx, ticket):
@@ -82,19 +92,39 @@ def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter:
              reporter=reporter.name or str(reporter.telegram_id), summary=shorten(ticket.text or "-", 200))
 
 
-def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, str]:
-    """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem."""
+def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None,
+                reopened: str | None = None) -> dict[str, str]:
+    """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem;
+    ``reopened``: the catalogue key of why a reopened ticket is back."""
     rules = ctx.rules
     hint = "" if duplicate is None else "\n" + t("w_possible_duplicate", lang, number=duplicate.number,
-                                                    age=age_text(duplicate.created_at, as_utc(ticket.created_at)))
+                                                    age=age_text(duplicate.created_at, as_utc(ticket.created_at), lang))
+    priority = priority_label(ticket.priority, lang)
+    headline = (t("w_headline_new", lang, number=ticket.number, priority=priority) if reopened is None else
+                t("w_headline_reopened", lang, number=ticket.number, priority=priority, count=ticket.reopen_count,
+                  why=t(reopened, lang)))
     return {
+        "headline": headline,
         "duplicate": hint,
-        "number": ticket.number,
-        "priority": priority_label(ticket.priority, lang),
         "category": rules.category_name(ticket.category, lang),
         "area": area_label(rules, ticket.area, lang) if ticket.area else target_label(rules, ticket.target, lang),
-        "place": _place(ticket),
+        "place": place_text(ticket, lang),
         "summary": shorten(ticket.text or "-", 300),
         "claim_by": local_time(rules, ticket.claim_by),
         "resolve_by": local_time(rules, ticket.resolve_by),
     }
+
+
+def _send_venue(session: Session, ctx: BotContext, ticket: Ticket, chat_id: int, lang: str, *, now: datetime,
+                key: str) -> None:
+    """After the card, the ticket's point as a Telegram venue (title: the place or grid; address: the areas
+    above it), so the worker can open it in a map and navigate. Nothing when the ticket has no point."""
+    if ticket.lat is None or ticket.lon is None:
+        return
+    rules = ctx.rules
+    grid = area_label(rules, ticket.area, lang) if ticket.area else target_label(rules, ticket.target, lang)
+    title = place_name(ticket) or grid
+    above = [rules.area_name(a, lang) for a in reversed(rules.ancestors(ticket.area)[1:])] if ticket.area else []
+    address = t("venue_address_sep", lang).join([*above, grid] if title != grid else above) or grid
+    queue_venue(session, chat_id=chat_id, lat=ticket.lat, lon=ticket.lon, title=title, address=address,
+                purpose="dispatch", ticket_id=ticket.id, dedupe_key=key, now=now)

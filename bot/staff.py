@@ -17,6 +17,7 @@ from bot.render import (
     age_text,
     area_label,
     person_label,
+    role_label,
     shorten,
     target_label,
     ticket_details,
@@ -52,7 +53,8 @@ def cmd_join(session: Session, ctx: BotContext, person: Person, chat_id: int, ar
         return
     scope = assignment.scope
     scope_name = target_label(ctx.rules, scope, lang) if scope.startswith("team:") else ctx.rules.area_name(scope, lang)
-    say(session, chat_id, lang, "joined", now=now, role=t(f"role_{assignment.role}", lang), scope=scope_name)
+    say(session, chat_id, lang, "joined", now=now, role=role_label(ctx.rules, assignment.role, scope, lang),
+        scope=scope_name)
     say(session, chat_id, lang, "help_staff", now=now)
 
 
@@ -194,7 +196,7 @@ def cmd_overdue(session: Session, ctx: BotContext, person: Person, chat_id: int,
         lines.append(t("overdue_line", lang, number=ticket.number,
                        category=ctx.rules.category_name(ticket.category, lang),
                        area=area_label(ctx.rules, ticket.area, lang),
-                       overdue=age_text(ticket.resolve_by, now), level=ticket.escalation_level,
+                       overdue=age_text(ticket.resolve_by, now, lang), level=ticket.escalation_level,
                        holder=person_label(holder, lang)))
     say_raw(session, chat_id, "\n".join(lines), now=now)
 
@@ -556,9 +558,12 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
             if photo_file_id:
                 queue_photo(session, chat_id=reporter.telegram_id, photo=photo_file_id, caption=ticket.number,
                             ticket_id=ticket.id, now=now)
-            tell(session, reporter, "r_resolved", now=now, ticket_id=ticket.id, number=ticket.number,
-                 note=shorten(note, 1000) or "-", markup=kb.confirm_keyboard(ctx.codec, ticket.id, reporter.language))
-        _tell_followers(session, ticket, "r_follow_resolved", now=now, note=shorten(note, 1000) or "-")
+            # without a note (/skip) the resident is told it is fixed, not "fixed: -"
+            tell(session, reporter, "r_resolved" if note else "r_resolved_no_note", now=now, ticket_id=ticket.id,
+                 number=ticket.number, markup=kb.confirm_keyboard(ctx.codec, ticket.id, reporter.language),
+                 **({"note": shorten(note, 1000)} if note else {}))
+        _tell_followers(session, ticket, "r_follow_resolved" if note else "r_follow_resolved_no_note", now=now,
+                        **({"note": shorten(note, 1000)} if note else {}))
     elif awaiting == "transfer_reason":
         target = target_label(rules, ticket.target, lang)
         say(session, chat_id, lang, "transferred_ok", now=now, number=ticket.number, target=target)

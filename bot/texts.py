@@ -13,7 +13,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Hello, {name}! I am the community-grid assistant.\nTell me about a problem in plain words (a photo or a shared location helps) and I will open a ticket and send it to the grid worker in charge.\n/mine my tickets · /home set my home · /lang language · /help help",
     },
     "help_resident": {
-        "zh": "怎么报事：直接发文字描述问题，最好写明小区/楼栋，或共享位置；也可以发带文字说明的照片。\n/mine 我的工单\n/cancel 编号 撤销尚未受理的工单\n/home 设置家庭住址（找不到地点时使用）\n/lang 切换中文/English",
+        "zh": "怎么报事：直接发文字描述问题，最好写明小区/楼栋，或共享位置；也可以发带文字说明的照片。\n/mine 我的工单\n/cancel 编号 撤销尚未有人认领的工单\n/home 设置家庭住址（找不到地点时使用）\n/lang 切换中文/English",
         "en": "How to report: send a message describing the problem, ideally naming the estate/building or sharing your location; a photo with a caption works too.\n/mine my tickets\n/cancel NUMBER withdraw a report nobody has claimed yet\n/home remember your home place (used when no place is given)\n/lang switch 中文/English",
     },
     "help_staff": {
@@ -58,7 +58,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Received: ticket {number}.\nCategory: {category}\nSent to: {target}\nWe promise to handle it by {due}. I will tell you at every status change.",
     },
     "ticket_held": {
-        "zh": "已收到，工单号 {number}。由于您近一小时提交较多，本单将由网格长审核后派出，内容不会丢失。",
+        "zh": "已收到，工单号 {number}。由于您近一小时提交较多，本单将由负责人审核后派出，内容不会丢失。",
         "en": "Received as ticket {number}. You have sent many reports this hour, so a grid leader will review this one before it is dispatched. Nothing is lost.",
     },
     "emergency_advice": {"zh": "⚠️ 紧急提示：{advice}", "en": "⚠️ Emergency advice: {advice}"},
@@ -71,12 +71,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Changed to \"{category}\", sent to: {target}.",
     },
     "ask_location": {
-        "zh": "工单 {number} 已保存，但我还不知道地点。请点下方按钮共享位置，或选择社区：",
-        "en": "Ticket {number} is saved, but I don't know where it is yet. Share your location with the button below, or pick your community:",
+        "zh": "工单 {number} 已保存，但我还不知道地点。请选择所在社区：",
+        "en": "Ticket {number} is saved, but I don't know where it is yet. Pick the community it is in:",
+    },
+    "ask_location_home": {
+        "zh": "工单 {number} 已保存，但我还不知道地点。请选择所在社区，或点“{home}”：",
+        "en": "Ticket {number} is saved, but I don't know where it is yet. Pick the community it is in, or press "
+              "“{home}”:",
     },
     "ask_location_keyboard": {
-        "zh": "也可以直接共享位置：",
-        "en": "Or share your location directly:",
+        "zh": "也可以点输入框下方的“{button}”按钮，直接共享位置。",
+        "en": "Or press “{button}” below the input box to share the location directly.",
     },
     "btn_share_location": {"zh": "📍 共享我的位置", "en": "📍 Share my location"},
     "btn_use_home": {"zh": "🏠 用我的家庭住址", "en": "🏠 Use my home"},
@@ -99,8 +104,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     # --- home ---
     "home_ask": {
-        "zh": "请共享您家的位置，或选择社区：",
-        "en": "Share your home location, or pick your community:",
+        "zh": "请选择您家所在的社区：",
+        "en": "Pick the community you live in:",
     },
     "home_set": {"zh": "已记住您的家庭住址：{area}。", "en": "Your home place is remembered: {area}."},
     # --- resident lists ---
@@ -109,18 +114,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "ticket_line": {"zh": "{number} [{status}] {category} · {summary}", "en": "{number} [{status}] {category} · {summary}"},
     "cancelled_by_you": {"zh": "工单 {number} 已撤销。", "en": "Ticket {number} is cancelled."},
     "cancel_refused": {
-        "zh": "工单 {number} 已有人受理，不能撤销。",
+        "zh": "工单 {number} 已有人认领，不能撤销。",
         "en": "Ticket {number} has already been claimed and cannot be cancelled.",
     },
     # --- resident notifications ---
     "r_claimed": {
-        "zh": "您的工单 {number} 已由网格员 {worker} 受理，正在处理。",
+        "zh": "您的工单 {number} 已由网格员 {worker} 认领，正在处理。",
         "en": "Your ticket {number} was claimed by grid worker {worker} and is being handled.",
     },
     "r_note": {"zh": "工单 {number} 进展：{note}", "en": "Update on ticket {number}: {note}"},
     "r_resolved": {
         "zh": "工单 {number} 已处理完毕：{note}\n问题解决了吗？",
         "en": "Ticket {number} is marked as fixed: {note}\nIs the problem solved?",
+    },
+    "r_resolved_no_note": {
+        "zh": "工单 {number} 已处理完毕。\n问题解决了吗？",
+        "en": "Ticket {number} is marked as fixed.\nIs the problem solved?",
     },
     "btn_fixed": {"zh": "✅ 已解决", "en": "✅ Fixed"},
     "btn_not_fixed": {"zh": "❌ 没解决", "en": "❌ Not fixed"},
@@ -166,7 +175,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Ticket {number} is waiting for your answer: {reason}. Please reply to the staff.",
     },
     "r_follow_claimed": {
-        "zh": "与您的 {yours} 相同的问题（工单 {number}）已由网格员 {worker} 受理，正在处理。",
+        "zh": "与您的 {yours} 相同的问题（工单 {number}）已由网格员 {worker} 认领，正在处理。",
         "en": "Ticket {number}, the same problem as your {yours}, was claimed by grid worker {worker} and is being handled.",
     },
     "r_follow_note": {
@@ -177,6 +186,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "工单 {number}（与您的 {yours} 是同一问题）已处理完毕：{note}",
         "en": "Ticket {number} (the same problem as your {yours}) has been resolved: {note}",
     },
+    "r_follow_resolved_no_note": {
+        "zh": "工单 {number}（与您的 {yours} 是同一问题）已处理完毕。",
+        "en": "Ticket {number} (the same problem as your {yours}) has been resolved.",
+    },
     "r_located_default": {
         "zh": "工单 {number} 地点仍未确定，已转交街道统一调度。",
         "en": "The place of ticket {number} is still unknown, so it went to the district's general queue.",
@@ -185,9 +198,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "joined": {"zh": "欢迎加入！您的角色：{role}，范围：{scope}。", "en": "Welcome! Your role: {role}, scope: {scope}."},
     "join_failed": {"zh": "邀请码无效：{reason}", "en": "The invite code did not work: {reason}"},
     "w_new_ticket": {
-        "zh": "🆕 新工单 {number}（{priority}）\n类别：{category}\n网格：{area}\n地点：{place}\n内容：{summary}\n需在 {claim_by} 前认领，{resolve_by} 前办结。{duplicate}",
-        "en": "🆕 New ticket {number} ({priority})\nCategory: {category}\nGrid: {area}\nPlace: {place}\nReport: {summary}\nClaim by {claim_by}, resolve by {resolve_by}.{duplicate}",
+        "zh": "{headline}\n类别：{category}\n网格：{area}\n地点：{place}\n内容：{summary}\n需在 {claim_by} 前认领，{resolve_by} 前处理完毕。{duplicate}",
+        "en": "{headline}\nCategory: {category}\nGrid: {area}\nPlace: {place}\nReport: {summary}\nClaim by {claim_by}, resolve by {resolve_by}.{duplicate}",
     },
+    "w_headline_new": {"zh": "🆕 新工单 {number}（{priority}）", "en": "🆕 New ticket {number} ({priority})"},
+    "w_headline_reopened": {
+        "zh": "🔁 工单 {number} 重新打开（第 {count} 次，{priority}）：{why}",
+        "en": "🔁 Ticket {number} is reopened ({count}×, {priority}): {why}",
+    },
+    "reopen_why_not_fixed": {"zh": "居民反馈问题没有解决", "en": "the resident says the problem is not fixed"},
+    "venue_address_sep": {"zh": " · ", "en": ", "},
     "w_possible_duplicate": {
         "zh": "⚠️ 可能与 {number} 是同一问题（同网格同类别，{age}前报告）；是的话组长可用 /merge 合并。",
         "en": "⚠️ Possibly the same problem as {number} (same grid and category, reported {age} earlier); "
@@ -209,7 +229,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "btn_details": {"zh": "📄 详情", "en": "📄 Details"},
     "btn_note_public": {"zh": "💬 告知居民", "en": "💬 Note to resident"},
     "btn_note_internal": {"zh": "📝 内部备注", "en": "📝 Internal note"},
-    "btn_resolve": {"zh": "✅ 办结", "en": "✅ Resolve"},
+    "btn_resolve": {"zh": "✅ 处理完毕", "en": "✅ Resolve"},
     "btn_release": {"zh": "↩️ 退回", "en": "↩️ Hand back"},
     "btn_transfer": {"zh": "🔀 转派", "en": "🔀 Transfer"},
     "btn_reassign": {"zh": "👤 改派", "en": "👤 Reassign"},
@@ -219,7 +239,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Send the note text (/skip to cancel):",
     },
     "ask_resolve_note": {
-        "zh": "请发送办结说明，可附照片（发送 /skip 不写说明直接办结）：",
+        "zh": "请发送处理说明，可附照片（发送 /skip 不写说明，直接标记处理完毕）：",
         "en": "Send a resolution note, optionally as a photo with caption (/skip to resolve without a note):",
     },
     "ask_transfer_target": {"zh": "转派给：", "en": "Transfer to:"},
@@ -230,7 +250,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "ask_reassign_worker": {"zh": "改派给哪位网格员：", "en": "Reassign to which worker:"},
     "ask_cancel_reason": {"zh": "请说明作废原因：", "en": "Send the reason for cancelling:"},
     "note_added": {"zh": "备注已添加到 {number}。", "en": "Note added to {number}."},
-    "resolved_ok": {"zh": "{number} 已办结，已通知居民确认。", "en": "{number} is resolved; the resident was asked to confirm."},
+    "resolved_ok": {"zh": "{number} 已标记处理完毕，已请居民确认。", "en": "{number} is resolved; the resident was asked to confirm."},
     "released_ok": {"zh": "{number} 已退回网格待认领。", "en": "{number} went back to the grid's queue."},
     "transferred_ok": {"zh": "{number} 已转派给 {target}。", "en": "{number} was transferred to {target}."},
     "reassigned_ok": {"zh": "{number} 已改派给 {worker}。", "en": "{number} was reassigned to {worker}."},
@@ -284,7 +304,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "⏳ Ticket {number} you hold is due by {resolve_by}.",
     },
     "n_escalated": {
-        "zh": "🚨 超时升级（第 {level} 级）：工单 {number}\n类别：{category} · 网格：{area}\n已受理 {age}，超时 {overdue}\n当前状态：{status} · 负责人：{holder}\n{history}",
+        "zh": "🚨 超时升级（第 {level} 级）：工单 {number}\n类别：{category} · 网格：{area}\n受理至今 {age}，超时 {overdue}\n当前状态：{status} · 负责人：{holder}\n{history}",
         "en": "🚨 Escalation level {level}: ticket {number}\nCategory: {category} · Grid: {area}\nAge {age}, overdue by {overdue}\nStatus: {status} · Holder: {holder}\n{history}",
     },
     "n_unlocated": {
@@ -292,10 +312,42 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "📍 Ticket {number} still has no place and went to the district's general queue: {summary}",
     },
     "details": {
-        "zh": "工单 {number} [{status}] 级别 {level}\n类别：{category}（{priority}）\n网格：{area} · 派往：{target}\n报事人：{reporter}\n负责人：{holder}\n创建：{created} · 认领时限：{claim_by} · 办结时限：{resolve_by}\n内容：{text}\n派单依据：{why}",
+        "zh": "工单 {number} [{status}] 级别 {level}\n类别：{category}（{priority}）\n网格：{area} · 派往：{target}\n报事人：{reporter}\n负责人：{holder}\n创建：{created} · 认领时限：{claim_by} · 处理时限：{resolve_by}\n内容：{text}\n派单依据：{why}",
         "en": "Ticket {number} [{status}] level {level}\nCategory: {category} ({priority})\nGrid: {area} · Target: {target}\nReporter: {reporter}\nHolder: {holder}\nCreated: {created} · Claim by: {claim_by} · Resolve by: {resolve_by}\nReport: {text}\nRouting: {why}",
     },
+    "place_and_point": {"zh": "{place}（{point}）", "en": "{place} ({point})"},
     "history_header": {"zh": "处理记录：", "en": "History:"},
+    "event_opened": {"zh": "报事受理", "en": "reported"},
+    "event_drafted": {"zh": "报事待定位", "en": "reported, place unknown"},
+    "event_locate": {"zh": "地点已确定", "en": "place found"},
+    "event_claim": {"zh": "认领", "en": "claimed"},
+    "event_release": {"zh": "退回", "en": "handed back"},
+    "event_transfer": {"zh": "转派", "en": "transferred"},
+    "event_reassign": {"zh": "改派", "en": "reassigned"},
+    "event_resolve": {"zh": "处理完毕", "en": "resolved"},
+    "event_confirm": {"zh": "居民确认", "en": "confirmed by the resident"},
+    "event_auto_close": {"zh": "自动办结", "en": "closed automatically"},
+    "event_auto_closed": {"zh": "自动办结", "en": "closed automatically"},
+    "event_verify": {"zh": "核实办结", "en": "verified and closed"},
+    "event_reopen": {"zh": "重新打开", "en": "reopened"},
+    "event_cancel": {"zh": "撤销", "en": "cancelled"},
+    "event_merge": {"zh": "并入他单", "en": "merged into another ticket"},
+    "event_merged_in": {"zh": "并入重复工单", "en": "a duplicate was merged in"},
+    "event_hold_released": {"zh": "审核派出", "en": "released from review"},
+    "event_note": {"zh": "备注", "en": "note"},
+    "event_rated": {"zh": "居民评价", "en": "rated"},
+    "event_edited": {"zh": "居民修改描述", "en": "description edited"},
+    "event_recategorized": {"zh": "改类别", "en": "category changed"},
+    "event_paused": {"zh": "暂停计时", "en": "clock paused"},
+    "event_resumed": {"zh": "恢复计时", "en": "clock resumed"},
+    "event_sent_to_district": {"zh": "转区级统一调度", "en": "sent to the district queue"},
+    "event_claim_reminder": {"zh": "认领提醒", "en": "claim reminder"},
+    "event_deadline_warning": {"zh": "到期预警", "en": "deadline warning"},
+    "event_escalated": {"zh": "超时升级", "en": "escalated"},
+    "event_other": {"zh": "其他记录", "en": "other record"},
+    "event_move": {"zh": "（{before}→{after}）", "en": " ({before} → {after})"},
+    "event_line": {"zh": "{at} {what}{move}{note}", "en": "{at} {what}{move}{note}"},
+    "event_note_suffix": {"zh": "：{note}", "en": ": {note}"},
     "status_draft": {"zh": "待定位", "en": "awaiting place"},
     "status_open": {"zh": "待认领", "en": "open"},
     "status_claimed": {"zh": "处理中", "en": "claimed"},
@@ -308,7 +360,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "priority_urgent": {"zh": "紧急", "en": "urgent"},
     "priority_emergency": {"zh": "特急", "en": "emergency"},
     "role_worker": {"zh": "网格员", "en": "grid worker"},
-    "role_leader": {"zh": "网格长", "en": "grid leader"},
+    "role_leader": {"zh": "负责人", "en": "leader"},
+    "role_leader_grid": {"zh": "网格长", "en": "grid leader"},
+    "role_leader_community": {"zh": "社区负责人", "en": "community leader"},
+    "role_leader_street": {"zh": "街道负责人", "en": "street leader"},
+    "role_leader_district": {"zh": "区级负责人", "en": "district leader"},
     "role_supervisor": {"zh": "督导", "en": "supervisor"},
     "role_inspector": {"zh": "监督员（只读）", "en": "inspector (read-only)"},
     "digest_all_clear": {"zh": "✅ {area}：今日无超时工单。", "en": "✅ {area}: nothing overdue today."},
