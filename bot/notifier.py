@@ -29,7 +29,7 @@ class TelegramNotifier:
 
     def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
-        self.charts = DigestCharts()
+        self.charts = DigestCharts(ctx.rules)
 
     def prepare_digests(self, digests: Iterable[Digest]) -> None:
         """Render the digests' charts ahead, outside any transaction (see :func:`cases.digest.send_due_digests`)."""

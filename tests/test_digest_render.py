@@ -70,7 +70,7 @@ def test_split_lines_edge_cases() -> None:
 
 def test_chart_is_a_png(digest_engine: Engine) -> None:  # noqa: F811
     for digest in (build(digest_engine), replace(_big_digest(), trend=build(digest_engine).trend)):
-        png = render_digest_chart(digest)
+        png = render_digest_chart(digest, RULES, "zh")
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", png[16:24])
         assert (width, height) == (1000, 700)
