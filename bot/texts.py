@@ -17,7 +17,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "How to report: send a message describing the problem, ideally naming the estate/building or sharing your location; a photo with a caption works too.\n/mine my tickets\n/cancel NUMBER withdraw a report nobody has claimed yet\n/home remember your home place (used when no place is given)\n/lang switch 中文/English",
     },
     "help_staff": {
-        "zh": "工作人员命令：\n/queue 我辖区待认领的工单\n/my 我负责的工单\n/ticket 编号 工单详情与全部记录\n/find 关键词 按内容查找辖区工单\n/overdue 超时工单\n/pause 编号 原因 · /resume 编号 暂停/恢复计时（等待居民答复时）\n/merge 编号 目标编号 [原因] 把重复工单并入另一单（组长、督导）\n/bind 网格编号 在群里把本群绑定到网格",
+        "zh": "工作人员命令：\n/queue 我辖区待认领的工单\n/my 我负责的工单\n/ticket 编号 工单详情与全部记录\n/find 关键词 按内容查找辖区工单\n/overdue 超时工单\n/pause 编号 原因 · /resume 编号 暂停/恢复计时（等待居民答复时）\n/merge 编号 目标编号 [原因] 把重复工单并入另一单（负责人、督导）\n/bind 网格编号 在群里把本群绑定到网格",
         "en": "Staff commands:\n/queue open tickets in my areas\n/my tickets I hold\n/ticket NUMBER details and full history\n/find WORDS search the reports in my areas\n/overdue overdue tickets\n/pause NUMBER REASON · /resume NUMBER stop/restart the clock while waiting on the resident\n/merge NUMBER INTO [REASON] merge a duplicate into another ticket (leaders, supervisors)\n/bind GRID (in a group) bind this group to a grid",
     },
     "lang_pick": {"zh": "请选择语言 / Choose a language:", "en": "Choose a language / 请选择语言:"},
