@@ -3,6 +3,7 @@ and, when nobody is registered there, the leaders above."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam
@@ -31,10 +32,19 @@ from cases.services.tickets import possible_duplicate
 _GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
 
 
-def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, reopened: str | None = None) -> int:
+@dataclass(frozen=True)
+class Again:
+    """Why a ticket is announced again: the catalogue key of the card's headline (``w_headline_reopened``,
+    ``w_headline_released``, ``w_headline_transferred``) and its values (names, a reason a person wrote)."""
+
+    key: str
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, again: Again | None = None) -> int:
     """Send ``ticket`` to everyone who may claim it, with its place as a venue pin when it has a point; returns
-    how many chats were told. ``reopened``: the catalogue key saying why a reopened ticket came back (its card
-    then says so instead of "new ticket")."""
+    how many chats were told. ``again``: the ticket was announced before (reopened, handed back, transferred):
+    its card says so and why, instead of "new ticket"."""
     assert ticket.id is not None
     recipients = handlers_of(session, ctx, ticket.target)
     duplicate = possible_duplicate(session, ticket)
@@ -43,7 +53,7 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
         tell(session, person, "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
              markup=dispatch_keyboard(ctx.codec, ticket.id, person.language),
              dedupe_key=f"dispatch:{ticket.id}:{person.id}:{ticket.claim_reminders}:{ticket.reopen_count}",
-             **card_values(ctx, ticket, person.language, duplicate=duplicate, reopened=reopened))
+             **card_values(ctx, ticket, person.language, duplicate=duplicate, again=again))
         _send_venue(session, ctx, ticket, person.telegram_id, person.language, now=now,
                     key=f"venue:{ticket.id}:{person.id}:{ticket.claim_reminders}:{ticket.reopen_count}")
         told += 1
@@ -53,7 +63,7 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
             say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),
                 dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:{ticket.claim_reminders}:{ticket.reopen_count}",
-                **card_values(ctx, ticket, "zh", duplicate=duplicate, reopened=reopened))
+                **card_values(ctx, ticket, "zh", duplicate=duplicate, again=again))
             _send_venue(session, ctx, ticket, group.chat_id, "zh", now=now,
                         key=f"venue:{ticket.id}:g{group.chat_id}:{ticket.claim_reminders}:{ticket.reopen_count}")
             told += 1
@@ -93,16 +103,16 @@ def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter:
 
 
 def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None,
-                reopened: str | None = None) -> dict[str, str]:
+                again: Again | None = None) -> dict[str, str]:
     """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem;
-    ``reopened``: the catalogue key of why a reopened ticket is back."""
+    ``again``: why a ticket announced before is announced again."""
     rules = ctx.rules
     hint = "" if duplicate is None else "\n" + t("w_possible_duplicate", lang, number=duplicate.number,
                                                     age=age_text(duplicate.created_at, as_utc(ticket.created_at), lang))
     priority = priority_label(ticket.priority, lang)
-    headline = (t("w_headline_new", lang, number=ticket.number, priority=priority) if reopened is None else
-                t("w_headline_reopened", lang, number=ticket.number, priority=priority, count=ticket.reopen_count,
-                  why=t(reopened, lang)))
+    headline = (t("w_headline_new", lang, number=ticket.number, priority=priority) if again is None else
+                t(again.key, lang, number=ticket.number, priority=priority, count=ticket.reopen_count,
+                  **again.values))
     return {
         "headline": headline,
         "duplicate": hint,

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import dispatch
+from bot.dispatching import Again, dispatch
 from bot.intake import decide, locate_draft, set_home
 from bot.render import target_label, ticket_line
 from bot.replies import answer, close_press, refuse_press, remove_buttons, say, say_raw, tell
@@ -181,7 +181,7 @@ def _resident_action(session: Session, ctx: BotContext, person: Person, ticket: 
         tell(session, person, "r_reopened", now=now, ticket_id=ticket.id, number=ticket.number)
         refreshed = session.get(Ticket, ticket.id)
         assert refreshed is not None
-        dispatch(session, ctx, refreshed, now=now, reopened="reopen_why_not_fixed")
+        dispatch(session, ctx, refreshed, now=now, again=Again("w_headline_reopened"))
     elif cb.action == kb.RATE:
         stars = cb.int_arg(1)
         if stars is None or not 1 <= stars <= 5:

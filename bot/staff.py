@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import dispatch
+from bot.dispatching import Again, dispatch
 from bot.render import (
     age_text,
     area_label,
@@ -360,7 +360,8 @@ def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Tic
         close_press(session, query_id, chat_id, message_id, now=now)
         say(session, chat_id, lang, "released_ok", now=now, number=ticket.number)
         _tell_reporter(session, ticket, "r_released", now=now)
-        dispatch(session, ctx, ticket, now=now)
+        dispatch(session, ctx, ticket, now=now,
+                 again=Again("w_headline_released", {"worker": person_label(person, "zh")}))
     elif cb.action == kb.TRANSFER:
         authz.require(session, rules, person, "transfer", ticket)
         answer(session, query_id, now=now)
@@ -571,7 +572,9 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
         if reporter is not None:
             tell(session, reporter, "r_transferred", now=now, ticket_id=ticket.id, number=ticket.number,
                  target=target_label(rules, ticket.target, reporter.language))
-        dispatch(session, ctx, ticket, now=now)
+        dispatch(session, ctx, ticket, now=now,
+                 again=Again("w_headline_transferred",
+                             {"actor": person_label(person, "zh"), "reason": shorten(note, 300)}))
     else:
         say(session, chat_id, lang, "cancelled_ok", now=now, number=ticket.number)
         _tell_reporter(session, ticket, "r_cancelled_staff", now=now, reason=note or "-")

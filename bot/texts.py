@@ -203,10 +203,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "w_headline_new": {"zh": "🆕 新工单 {number}（{priority}）", "en": "🆕 New ticket {number} ({priority})"},
     "w_headline_reopened": {
-        "zh": "🔁 工单 {number} 重新打开（第 {count} 次，{priority}）：{why}",
-        "en": "🔁 Ticket {number} is reopened ({count}×, {priority}): {why}",
+        "zh": "🔁 工单 {number} 重新打开（第 {count} 次，{priority}）：居民反馈问题没有解决",
+        "en": "🔁 Ticket {number} is reopened ({count}×, {priority}): the resident says the problem is not fixed",
     },
-    "reopen_why_not_fixed": {"zh": "居民反馈问题没有解决", "en": "the resident says the problem is not fixed"},
+    "w_headline_released": {
+        "zh": "↩️ 工单 {number}（{priority}）被 {worker} 退回，重新待认领",
+        "en": "↩️ Ticket {number} ({priority}) was handed back by {worker} and needs a new worker",
+    },
+    "w_headline_transferred": {
+        "zh": "🔀 工单 {number}（{priority}）由 {actor} 转派而来，原因：{reason}",
+        "en": "🔀 Ticket {number} ({priority}) was transferred here by {actor}: {reason}",
+    },
     "venue_address_sep": {"zh": " · ", "en": ", "},
     "w_possible_duplicate": {
         "zh": "⚠️ 可能与 {number} 是同一问题（同网格同类别，{age}前报告）；是的话组长可用 /merge 合并。",

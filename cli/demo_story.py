@@ -21,6 +21,7 @@ DEMO_TOKEN = "123456:DEMO-gridbot-token"
 RESIDENT, WANG, LI, ZHANG = 5001, 6001, 6002, 6003
 POINT = (29.3530, 113.1040)  # (lat, lon) inside grid taizimiao-1 of the bundled rules
 STEP_TIMEOUT = 60.0
+IDLE_POLL = 0.05
 RULES = Path(__file__).resolve().parent.parent / "routing_rules.yaml"
 
 
@@ -91,9 +92,10 @@ async def _until(emu: BotApiEmulator, narrator: Narrator, predicate: Callable[[]
     its outbox empty), and print what it sent: every message appears under the step that caused it."""
     result = await emu.wait_for(predicate, timeout=STEP_TIMEOUT)
     if idle is not None:  # the database changes without the emulator hearing of it: poll
-        deadline = asyncio.get_running_loop().time() + STEP_TIMEOUT
-        while not idle() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
+        for _ in range(int(STEP_TIMEOUT / IDLE_POLL)):
+            if idle():
+                break
+            await asyncio.sleep(IDLE_POLL)
     await asyncio.sleep(0.2)  # a send in flight when the outbox emptied
     narrator.flush()
     return result

@@ -20,6 +20,7 @@ POINT = (29.3530, 113.1040)  # inside taizimiao-1
 async def test_place_venue_skip_and_reopen(tmp_path: Path) -> None:
     async with BotHarness(tmp_path) as h:
         h.staff(WANG, "王师傅", "worker", GRID)
+        h.staff(GAS, "燃气刘工", "worker", "team:gas-company")
         h.resident(RESIDENT, "陈阿姨")
         # A recognised place name is on the card (it used to say "地点：-").
         h.emu.send_text(RESIDENT, "金鹗小区5栋楼道灯坏了")
@@ -64,6 +65,17 @@ async def test_place_venue_skip_and_reopen(tmp_path: Path) -> None:
         assert "居民反馈问题没有解决" in reopened.text and "🆕" not in reopened.text
         history = [e for e in h.events(2) if e.kind == "reopen"]
         assert history and history[0].note is None, "no English note stored for Chinese staff to read"
+
+        # Transferred: the new team's card says so, who did it and why, not "new ticket" either.
+        # (A handed-back ticket's card is worded the same way; that its workers get it again at all depends on
+        # the dispatch dedupe key, which the outbox work changes.)
+        await h.click(WANG, WANG, "认领", within="🔁 工单 #2")
+        await h.click(WANG, WANG, "转派", within="您已认领 #2")
+        await h.click(WANG, WANG, "燃气公司抢修联络组")
+        await h.expect(WANG, "请说明转派原因")
+        h.emu.send_text(WANG, "闻到燃气味，需要燃气公司")
+        moved = await h.expect(GAS, "🔀 工单 #2（紧急）由 王师傅 转派而来，原因：闻到燃气味，需要燃气公司")
+        assert "🆕" not in moved.text
 
 
 async def test_the_category_picker_offers_every_category_and_sends_its_advice(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.context import BotContext
-from bot.dispatching import card_values
+from bot.dispatching import Again, card_values
 from bot.render import age_text, event_label, event_line, role_label, ticket_details
 from bot.texts import CATALOGUE, LANGS, placeholders, t
 from cases.digest import Digest, GridRow, OverdueTicket, TrendPoint
@@ -128,8 +128,10 @@ def test_ticket_card_and_history_with_every_event_kind(rules: Rules, lang: str) 
 def test_worker_card_and_escalation_notice(rules: Rules, lang: str) -> None:
     ctx = BotContext.create(rules, secret="s")
     ticket = _ticket(rules)
-    for reopened in (None, "reopen_why_not_fixed"):
-        card = t("w_new_ticket", lang, **card_values(ctx, ticket, lang, duplicate=ticket, reopened=reopened))
+    agains = [None, Again("w_headline_reopened"), Again("w_headline_released", {"worker": "王师傅"}),
+              Again("w_headline_transferred", {"actor": "张主任", "reason": "不属于本网格"})]
+    for again in agains:
+        card = t("w_new_ticket", lang, **card_values(ctx, ticket, lang, duplicate=ticket, again=again))
         check(card, lang, "worker card")
         assert "金鹗小区5栋" in card and "29.35300, 113.10400" in card
     notice = t("n_escalated", lang, level=2, number=ticket.number, category=rules.category_name("water", lang),
