@@ -14,6 +14,8 @@ from typing import Any, TextIO
 import typer
 from sqlmodel import Session, col, select
 
+from bot import texts
+from bot.render import event_label, status_label
 from cases.clock import as_utc
 from cases.db import read_scope
 from cases.export import CsvRows, event_record, ticket_record, write_xlsx
@@ -134,12 +136,14 @@ def show(number: str = typer.Argument(..., help="ticket number, e.g. 12 or #12")
     for label, value in rows:
         typer.echo(f"  {label:<11} {value}")
     typer.echo("History:")
-    for e in events:
-        move = f" {e.from_status or '∅'} → {e.to_status}" if e.to_status else ""
+    for e in events:  # in words (the catalogue's English), a first event without a status before it
+        moved = e.from_status and e.to_status and e.to_status != e.from_status
+        move = texts.t("event_move", "en", before=status_label(e.from_status or "", "en"),
+                 after=status_label(e.to_status or "", "en")) if moved else ""
         who = names.get(e.actor_id or 0, "system") if e.actor_id else "system"
         note = f": {e.note}" if e.note else ""
         internal = " [internal]" if not e.public else ""
-        typer.echo(f"  {_local(e.at, rules)}  {e.kind}{move} by {who}{internal}{note}")
+        typer.echo(f"  {_local(e.at, rules)}  {event_label(e.kind, 'en')}{move} by {who}{internal}{note}")
 
 
 EXPORT_BATCH = 1000

@@ -111,7 +111,9 @@ def test_tickets_show_with_history(app: typer.Typer, seeded: list[int]) -> None:
     out = result.output
     assert "claimed" in out and "水管爆了" in out and "Ms Chen" in out
     history = out.split("History:")[1]
-    assert history.index("opened") < history.index("claim") < history.index("valve closed")
+    assert history.index("reported by Ms Chen") < history.index("claimed (open → claimed) by Wang") < history.index(
+        "note by Wang: valve closed")
+    assert "∅" not in history and "None" not in history
     missing = runner.invoke(app, ["tickets", "show", "999"])
     assert missing.exit_code == 1 and "no ticket #999" in missing.output
 
