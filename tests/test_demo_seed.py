@@ -78,5 +78,6 @@ def test_the_demo_prints_each_message_under_its_step_and_keeps_its_database(tmp_
     assert "认领，正在处理" in claimed and "慢了一步" in claimed
     assert db.exists() and f"export GRIDBOT_DATABASE_URL=sqlite:///{db.resolve()}" in transcript
     assert "gridbot digest --area" in transcript and "gridbot sweep --dry-run" in transcript
+    assert "您的角色：社区负责人，范围：太子庙社区" in transcript, "a community leader is not a 网格长"
     with session_scope(make_engine(f"sqlite:///{db}")) as session:
         assert len(session.exec(select(Ticket)).all()) > 1

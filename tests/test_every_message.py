@@ -188,3 +188,25 @@ def test_digest_text(rules: Rules, lang: str) -> None:
         assert "中位数 40分钟" in text and "历时 5天" in text and "已 5天" not in text
     for key in DIGEST_TEXT[lang]:
         check(re.sub(r"\{\w*\}", "", DIGEST_TEXT[lang][key]), lang, f"digest {key}")
+
+
+# ---- one word, one meaning ----------------------------------------------------------------------------------
+
+SAYS_FILED = {"ticket_opened", "n_escalated", "event_opened"}
+"""受理 means the report was accepted and filed (the ticket exists) — never that a worker claimed it (认领)."""
+SAYS_CLOSED = {"r_confirmed", "w_confirmed", "r_closed_auto", "status_closed", "event_auto_close",
+               "event_auto_closed", "event_verify"}
+"""办结 means closed for good — never that the worker marked it resolved (处理完毕)."""
+
+
+def test_shouli_and_banjie_each_keep_one_meaning() -> None:
+    for key, entry in CATALOGUE.items():
+        if "受理" in entry["zh"]:
+            assert key in SAYS_FILED, f"{key} uses 受理 ({entry['zh']!r}); a worker taking it is 认领"
+        if "办结" in entry["zh"]:
+            assert key in SAYS_CLOSED, f"{key} uses 办结 ({entry['zh']!r}); a worker finishing is 处理完毕"
+    for key in ("r_claimed", "r_follow_claimed", "cancel_refused"):
+        assert "认领" in CATALOGUE[key]["zh"]
+    for key in ("btn_resolve", "ask_resolve_note", "resolved_ok"):
+        assert "处理完毕" in CATALOGUE[key]["zh"]
+    assert "网格长" not in CATALOGUE["ticket_held"]["zh"], "a held report is reviewed by whichever leader is over it"
