@@ -4,6 +4,7 @@ and, when nobody is registered there, the leaders above."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,9 +13,18 @@ from sqlmodel import Session, col, select
 
 from bot.context import BotContext
 from bot.keyboards import details_keyboard, dispatch_keyboard
-from bot.render import age_text, area_label, local_time, priority_label, shorten, target_label
+from bot.render import (
+    age_text,
+    area_label,
+    local_time,
+    place_name,
+    place_text,
+    priority_label,
+    shorten,
+    target_label,
+)
 from bot.replies import dispatch_rows, say, tell
-from bot.sending import queue_edit, queue_message
+from bot.sending import queue_edit, queue_message, queue_venue
 from bot.texts import t
 from cases import outbox
 from cases.clock import as_utc
@@ -27,14 +37,19 @@ from cases.services.tickets import possible_duplicate
 _GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
 
 
-def _place(ticket: Ticket) -> str:
-    if ticket.lat is not None and ticket.lon is not None:
-        return f"{ticket.lat:.5f}, {ticket.lon:.5f}"
-    return "-"
+@dataclass(frozen=True)
+class Again:
+    """Why a ticket is announced again: the catalogue key of the card's headline (``w_headline_reopened``,
+    ``w_headline_released``, ``w_headline_transferred``) and its values (names, a reason a person wrote)."""
+
+    key: str
+    values: dict[str, str] = field(default_factory=dict)
 
 
-def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime) -> int:
-    """Send ``ticket`` to everyone who may claim it; returns how many chats were told.
+def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, again: Again | None = None) -> int:
+    """Send ``ticket`` to everyone who may claim it, with its place as a venue pin when it has a point; returns
+    how many chats were told. ``again``: the ticket was announced before (reopened, handed back, transferred):
+    its card says so and why, instead of "new ticket".
 
     The cards are keyed by the event that put the ticket up for claiming (opened, located, handed back,
     reopened, transferred...), so every lap announces it again with a live Claim button.
@@ -49,7 +64,9 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
         tell(session, person, "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
              markup=dispatch_keyboard(ctx.codec, ticket.id, person.language),
              dedupe_key=f"dispatch:{ticket.id}:{person.id}:e{cause}", urgency=urgency,
-             **card_values(ctx, ticket, person.language, duplicate=duplicate))
+             **card_values(ctx, ticket, person.language, duplicate=duplicate, again=again))
+        _send_venue(session, ctx, ticket, person.telegram_id, person.language, now=now, urgency=urgency,
+                    key=f"venue:{ticket.id}:{person.id}:e{cause}")
         told += 1
     if ticket.area:
         groups = session.exec(_GROUPS_OF_AREA, params={"area": ticket.area}).all()
@@ -57,7 +74,9 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
             say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),
                 dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:e{cause}", urgency=urgency,
-                **card_values(ctx, ticket, "zh", duplicate=duplicate))
+                **card_values(ctx, ticket, "zh", duplicate=duplicate, again=again))
+            _send_venue(session, ctx, ticket, group.chat_id, "zh", now=now, urgency=urgency,
+                        key=f"venue:{ticket.id}:g{group.chat_id}:e{cause}")
             told += 1
     if not recipients:
         for leader in leaders_for(session, ctx, ticket):
@@ -137,19 +156,39 @@ def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter:
                    purpose="hold_edit", ticket_id=hold.anchor_ticket_id, priority=outbox.ACTION, now=now)
 
 
-def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, Any]:
-    """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem."""
+def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None,
+                again: Again | None = None) -> dict[str, Any]:
+    """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem;
+    ``again``: why a ticket announced before is announced again."""
     rules = ctx.rules
     hint = "" if duplicate is None else "\n" + t("w_possible_duplicate", lang, number=duplicate.number,
-                                                    age=age_text(duplicate.created_at, as_utc(ticket.created_at)))
+                                                    age=age_text(duplicate.created_at, as_utc(ticket.created_at), lang))
+    priority = priority_label(ticket.priority, lang)
+    headline = (t("w_headline_new", lang, number=ticket.number, priority=priority) if again is None else
+                t(again.key, lang, number=ticket.number, priority=priority, count=ticket.reopen_count,
+                  **again.values))
     return {
+        "headline": headline,
         "duplicate": hint,
-        "number": ticket.number,
-        "priority": priority_label(ticket.priority, lang),
         "category": rules.category_name(ticket.category, lang),
         "area": area_label(rules, ticket.area, lang) if ticket.area else target_label(rules, ticket.target, lang),
-        "place": _place(ticket),
+        "place": place_text(ticket, lang),
         "summary": shorten(ticket.text or "-", 300),
         "claim_by": local_time(rules, ticket.claim_by),
         "resolve_by": local_time(rules, ticket.resolve_by),
     }
+
+
+def _send_venue(session: Session, ctx: BotContext, ticket: Ticket, chat_id: int, lang: str, *, now: datetime,
+                key: str, urgency: int) -> None:
+    """After the card, the ticket's point as a Telegram venue (title: the place or grid; address: the areas
+    above it), so the worker can open it in a map and navigate. Nothing when the ticket has no point."""
+    if ticket.lat is None or ticket.lon is None:
+        return
+    rules = ctx.rules
+    grid = area_label(rules, ticket.area, lang) if ticket.area else target_label(rules, ticket.target, lang)
+    title = place_name(ticket) or grid
+    above = [rules.area_name(a, lang) for a in reversed(rules.ancestors(ticket.area)[1:])] if ticket.area else []
+    address = t("venue_address_sep", lang).join([*above, grid] if title != grid else above) or grid
+    queue_venue(session, chat_id=chat_id, lat=ticket.lat, lon=ticket.lon, title=title, address=address,
+                purpose="dispatch_venue", ticket_id=ticket.id, dedupe_key=key, priority=urgency, now=now)

@@ -4,6 +4,7 @@ a report whose place is unknown is kept as a draft while the bot asks where."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
@@ -71,13 +72,13 @@ def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: i
 
 
 CLOSE_RUNNER_UP = 0.8
-MAX_CHOICES = 8
 
 
 def category_choices(ctx: BotContext, decision: RouteDecision) -> list[str]:
-    """Categories to offer as buttons: all common ones when nothing matched, the close rivals when unsure."""
+    """Categories to offer as buttons: every category when nothing matched (a resident must be able to pick
+    any of them), the close rivals when unsure."""
     if decision.category == "other":
-        return [c for c in ctx.rules.categories if c != "other"][:MAX_CHOICES]
+        return [c for c in ctx.rules.categories if c != "other"]
     close = decision.runner_up is not None and decision.runner_up_score >= CLOSE_RUNNER_UP * decision.category_score
     if not (decision.category_uncertain or close):
         return []
@@ -110,11 +111,14 @@ def ask_location(session: Session, ctx: BotContext, person: Person, ticket: Tick
     assert ticket.id is not None
     lang = person.language
     extra = [(kb.t("btn_use_home", lang), ctx.codec.encode(kb.USE_HOME, ticket.id))] if person.home_area else None
-    tell(session, person, "ask_location", now=now, ticket_id=ticket.id, number=ticket.number,
+    # each message names exactly the buttons it carries
+    home: dict[str, Any] = {"home": kb.t("btn_use_home", lang)} if extra else {}
+    tell(session, person, "ask_location_home" if extra else "ask_location", now=now, ticket_id=ticket.id,
+         number=ticket.number, **home,
          markup=kb.areas_keyboard(ctx.codec, ctx.rules, kb.LOCATE_COMMUNITY, ticket.id, ctx.community_ids, lang,
                                   extra=extra))
     tell(session, person, "ask_location_keyboard", now=now, ticket_id=ticket.id,
-         markup=kb.location_request_keyboard(lang))
+         button=kb.t("btn_share_location", lang), markup=kb.location_request_keyboard(lang))
     set_state(session, person.telegram_id, "location", ticket_id=ticket.id, now=now)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.context import BotContext
-from bot.render import target_label
+from bot.render import role_label, target_label
 from bot.replies import say, tell
 from bot.texts import t
 from cases import outbox
@@ -52,7 +52,8 @@ def cmd_join(session: Session, ctx: BotContext, person: Person, chat_id: int, ar
     join_guard.clear(session, chat_id)
     scope = assignment.scope
     scope_name = target_label(ctx.rules, scope, lang) if scope.startswith("team:") else ctx.rules.area_name(scope, lang)
-    say(session, chat_id, lang, "joined", now=now, role=t(f"role_{assignment.role}", lang), scope=scope_name)
+    say(session, chat_id, lang, "joined", now=now, role=role_label(ctx.rules, assignment.role, scope, lang),
+        scope=scope_name)
     say(session, chat_id, lang, "help_staff", now=now)
 
 

@@ -13,7 +13,7 @@ from bot import keyboards as kb
 from bot.context import BotContext
 from bot.digest_sending import DigestCharts, send_digest
 from bot.dispatching import ticket_priority
-from bot.render import age_text, area_label, local_time, person_label, shorten, status_label
+from bot.render import age_text, area_label, event_line, local_time, person_label, shorten, status_label
 from bot.replies import tell
 from cases.digest import Digest
 from cases.durations import format_duration
@@ -39,7 +39,7 @@ class TelegramNotifier:
 
     def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
-        self.charts = DigestCharts()
+        self.charts = DigestCharts(ctx.rules)
 
     def prepare_digests(self, digests: Iterable[Digest]) -> None:
         """Render the digests' charts ahead, outside any transaction (see :func:`cases.digest.send_due_digests`)."""
@@ -86,10 +86,10 @@ class TelegramNotifier:
                  markup=kb.escalation_keyboard(codec, ticket.id, lang), number=ticket.number,
                  level=data.get("level", ticket.escalation_level),
                  category=rules.category_name(ticket.category, lang), area=area_label(rules, ticket.area, lang),
-                 age=age_text(ticket.created_at, now),
-                 overdue=format_duration(timedelta(seconds=float(data.get("overdue_seconds", 0)))),
+                 age=age_text(ticket.created_at, now, lang),
+                 overdue=format_duration(timedelta(seconds=float(data.get("overdue_seconds", 0))), lang),
                  status=status_label(ticket.status, lang), holder=person_label(holder, lang),
-                 history=self._history(session, ticket))
+                 history=self._history(session, ticket, lang))
         elif notice.kind == "auto_closed":
             tell(session, person, "r_closed_auto", now=now, ticket_id=ticket.id, dedupe_key=key,
                  number=ticket.number)
@@ -106,15 +106,12 @@ class TelegramNotifier:
             tell(session, reporter, "r_located_default", now=now, ticket_id=ticket.id,
                  dedupe_key=f"unlocated:{ticket.id}", number=ticket.number)
 
-    def _history(self, session: Session, ticket: Ticket) -> str:
+    def _history(self, session: Session, ticket: Ticket, lang: str) -> str:
         from cases.services.tickets import history
 
         assert ticket.id is not None
         events: list[TicketEvent] = history(session, ticket.id)[-HISTORY_LINES:]
-        return "\n".join(
-            f"· {local_time(self.ctx.rules, e.at)} {e.kind}" + (f": {shorten(e.note, 60)}" if e.note else "")
-            for e in events
-        )
+        return "\n".join("· " + event_line(self.ctx.rules, e, lang, note_chars=60) for e in events)
 
     def _digest(self, session: Session, person: Person, notice: Notice, *, now: datetime) -> None:
         send_digest(session, self.ctx, person, notice, now=now, charts=self.charts)

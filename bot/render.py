@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.texts import t
+from bot.texts import CATALOGUE, t
 from cases.clock import as_utc
 from cases.durations import format_duration
 from cases.models import Person, Ticket, TicketEvent
@@ -114,16 +114,56 @@ def ticket_details(
         why=explain_short(ticket),
     )
     lines = [card, "", t("history_header", lang)]
-    for event in events:
-        moved = event.to_status and event.to_status != event.from_status
-        move = f" {event.from_status}→{event.to_status}" if moved else ""
-        note = f": {shorten(event.note, 120)}" if event.note else ""
-        lines.append(f"{local_time(rules, event.at)} {event.kind}{move}{note}")
+    lines += [event_line(rules, event, lang) for event in events]
     return "\n".join(lines)
 
 
-def age_text(start: datetime | None, now: datetime) -> str:
-    """How long ago ``start`` was, compactly."""
+def event_label(kind: str, lang: str) -> str:
+    """A history event's kind in words (``merged_in`` → 并入重复工单 / a duplicate was merged in)."""
+    key = f"event_{kind}"
+    return t(key if key in CATALOGUE else "event_other", lang)
+
+
+def event_line(rules: Rules, event: TicketEvent, lang: str, *, note_chars: int = 120) -> str:
+    """One history line: local time, what happened, the status change (when there is one, in words) and
+    the note. A first event has no status before it, so it shows no move."""
+    moved = event.from_status and event.to_status and event.to_status != event.from_status
+    move = t("event_move", lang, before=status_label(event.from_status or "", lang),
+             after=status_label(event.to_status or "", lang)) if moved else ""
+    note = t("event_note_suffix", lang, note=shorten(event.note, note_chars)) if event.note else ""
+    return t("event_line", lang, at=local_time(rules, event.at), what=event_label(event.kind, lang), move=move,
+             note=note)
+
+
+def age_text(start: datetime | None, now: datetime, lang: str) -> str:
+    """How long ago ``start`` was, compactly, in ``lang`` (``5天3小时`` / ``5d 3h``)."""
     if start is None:
         return "-"
-    return format_duration(now - as_utc(start))
+    return format_duration(now - as_utc(start), lang)
+
+
+def role_label(rules: Rules, role: str, scope: str, lang: str) -> str:
+    """A role's title, by the level of its scope: a leader of a grid is a 网格长, of a community a 社区负责人."""
+    if role == "leader" and scope in rules.areas:
+        return t(f"role_leader_{rules.areas[scope].kind}", lang)
+    return t(f"role_{role}", lang)
+
+
+def place_name(ticket: Ticket) -> str | None:
+    """The place name routing recognised in the report (e.g. 金鹗小区), if any."""
+    stored = ticket.explanation or {}
+    structured = stored.get("explanation")  # the routing decision's structured explanation
+    location = structured.get("location") if isinstance(structured, dict) else None
+    place = location.get("place") if isinstance(location, dict) else None
+    name = place.get("keyword") if isinstance(place, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def place_text(ticket: Ticket, lang: str) -> str:
+    """Where the ticket is: the place name the resident wrote (when one was recognised), the shared point, or
+    both; a dash when neither is known."""
+    name = place_name(ticket)
+    point = f"{ticket.lat:.5f}, {ticket.lon:.5f}" if ticket.lat is not None and ticket.lon is not None else ""
+    if name:
+        return t("place_and_point", lang, place=name, point=point) if point else name
+    return point or "-"

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import dispatch, edit_announcements
+from bot.dispatching import Again, dispatch, edit_announcements
 from bot.intake import decide, locate_draft, set_home
 from bot.render import target_label, ticket_line
 from bot.replies import answer, close_press, refuse_press, remove_buttons, say, say_raw, tell
@@ -54,7 +54,8 @@ def cmd_home(session: Session, ctx: BotContext, person: Person, chat_id: int, *,
     lang = person.language
     say(session, chat_id, lang, "home_ask", now=now,
         markup=kb.areas_keyboard(ctx.codec, ctx.rules, kb.HOME_COMMUNITY, 0, ctx.community_ids, lang))
-    say(session, chat_id, lang, "ask_location_keyboard", now=now, markup=kb.location_request_keyboard(lang))
+    say(session, chat_id, lang, "ask_location_keyboard", now=now, button=t("btn_share_location", lang),
+        markup=kb.location_request_keyboard(lang))
     set_state(session, chat_id, "home", now=now)
 
 
@@ -181,14 +182,14 @@ def _resident_action(session: Session, ctx: BotContext, person: Person, ticket: 
         _tell_holder(session, ctx, ticket, "w_confirmed", now=now)
     elif cb.action == kb.NOT_FIXED:
         holder_id = ticket.claimed_by
-        svc.reopen(session, ticket_id=ticket.id, actor=person, rules=rules, reason="resident: not fixed", now=now)
+        svc.reopen(session, ticket_id=ticket.id, actor=person, rules=rules, now=now)  # the history says who
         if holder_id is not None and (holder := session.get(Person, holder_id)) is not None:
             tell(session, holder, "w_reopened", now=now, ticket_id=ticket.id, number=ticket.number)
         close_press(session, query_id, chat_id, message_id, now=now)
         tell(session, person, "r_reopened", now=now, ticket_id=ticket.id, number=ticket.number)
         refreshed = session.get(Ticket, ticket.id)
         assert refreshed is not None
-        dispatch(session, ctx, refreshed, now=now)
+        dispatch(session, ctx, refreshed, now=now, again=Again("w_headline_reopened"))
     elif cb.action == kb.RATE:
         stars = cb.int_arg(1)
         if stars is None or not 1 <= stars <= 5:
@@ -211,6 +212,10 @@ def _resident_action(session: Session, ctx: BotContext, person: Person, ticket: 
         close_press(session, query_id, chat_id, message_id, now=now)
         tell(session, person, "category_changed", now=now, ticket_id=ticket.id,
              category=rules.category_name(category, lang), target=target_label(rules, target, lang))
+        advice = rules.categories[category].emergency_advice
+        if advice:  # what intake would have said had the report named this category
+            tell(session, person, "emergency_advice", now=now, ticket_id=ticket.id, purpose="advice",
+                 advice=advice.get(lang))
         refreshed = session.get(Ticket, ticket.id)
         assert refreshed is not None
         if refreshed.status == "open" and refreshed.target != previous_target:

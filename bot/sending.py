@@ -195,6 +195,26 @@ def queue_edit(
     )
 
 
+def queue_venue(
+    session: Session,
+    *,
+    chat_id: int,
+    lat: float,
+    lon: float,
+    title: str,
+    address: str,
+    purpose: str = "",
+    ticket_id: int | None = None,
+    dedupe_key: str | None = None,
+    priority: int | None = None,
+    now: datetime,
+) -> OutboxMessage | None:
+    """Queue ``sendVenue``: a map pin with a title and an address (both must be non-empty)."""
+    payload = {"chat_id": chat_id, "latitude": lat, "longitude": lon, "title": title, "address": address}
+    return queue_call(session, chat_id=chat_id, method="sendVenue", payload=payload, purpose=purpose,
+                      ticket_id=ticket_id, dedupe_key=dedupe_key, priority=priority, now=now)
+
+
 def queue_photo(
     session: Session,
     *,

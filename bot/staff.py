@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import dispatch, edit_announcements
+from bot.dispatching import Again, dispatch, edit_announcements
 from bot.render import (
     age_text,
     area_label,
@@ -177,7 +177,7 @@ def cmd_overdue(session: Session, ctx: BotContext, person: Person, chat_id: int,
         lines.append(t("overdue_line", lang, number=ticket.number,
                        category=ctx.rules.category_name(ticket.category, lang),
                        area=area_label(ctx.rules, ticket.area, lang),
-                       overdue=age_text(ticket.resolve_by, now), level=ticket.escalation_level,
+                       overdue=age_text(ticket.resolve_by, now, lang), level=ticket.escalation_level,
                        holder=person_label(holder, lang)))
     say_raw(session, chat_id, "\n".join(lines), now=now)
 
@@ -358,7 +358,8 @@ def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Tic
         close_press(session, query_id, chat_id, message_id, now=now)
         say(session, chat_id, lang, "released_ok", now=now, number=ticket.number)
         _tell_reporter(session, ticket, "r_released", now=now)
-        dispatch(session, ctx, ticket, now=now)
+        dispatch(session, ctx, ticket, now=now,
+                 again=Again("w_headline_released", {"worker": person_label(person, "zh")}))
     elif cb.action == kb.TRANSFER:
         authz.require(session, rules, person, "transfer", ticket)
         answer(session, query_id, now=now)
@@ -554,9 +555,13 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
             if photo_file_id:
                 queue_photo(session, chat_id=reporter.telegram_id, photo=photo_file_id, caption=ticket.number,
                             ticket_id=ticket.id, now=now)
-            tell(session, reporter, "r_resolved", now=now, ticket_id=ticket.id, number=ticket.number,
-                 note=shorten(note, 1000) or "-", markup=kb.confirm_keyboard(ctx.codec, ticket.id, reporter.language))
-        _tell_followers(session, ticket, "r_follow_resolved", now=now, note=shorten(note, 1000) or "-")
+            # without a note (/skip) the resident is told it is fixed, not "fixed: -"
+            noted: dict[str, Any] = {"note": shorten(note, 1000)} if note else {}
+            tell(session, reporter, "r_resolved" if note else "r_resolved_no_note", now=now, ticket_id=ticket.id,
+                 number=ticket.number, markup=kb.confirm_keyboard(ctx.codec, ticket.id, reporter.language),
+                 **noted)
+        _tell_followers(session, ticket, "r_follow_resolved" if note else "r_follow_resolved_no_note", now=now,
+                        **({"note": shorten(note, 1000)} if note else {}))
     elif awaiting == "transfer_reason":
         target = target_label(rules, ticket.target, lang)
         say(session, chat_id, lang, "transferred_ok", now=now, number=ticket.number, target=target)
@@ -564,7 +569,9 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
         if reporter is not None:
             tell(session, reporter, "r_transferred", now=now, ticket_id=ticket.id, number=ticket.number,
                  target=target_label(rules, ticket.target, reporter.language))
-        dispatch(session, ctx, ticket, now=now)
+        dispatch(session, ctx, ticket, now=now,
+                 again=Again("w_headline_transferred",
+                             {"actor": person_label(person, "zh"), "reason": shorten(note, 300)}))
     else:
         say(session, chat_id, lang, "cancelled_ok", now=now, number=ticket.number)
         _tell_reporter(session, ticket, "r_cancelled_staff", now=now, reason=note or "-")

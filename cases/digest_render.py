@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cases.digest import Digest, GridRow, OverdueTicket
+from cases.durations import format_duration
 from cases.rules.schema import Rules
 
 CHUNK_LIMIT = 4000
@@ -14,16 +17,15 @@ _TEXT: dict[str, dict[str, str]] = {
         "all_clear": "✅ {area}：{day} 无超期工单。",
         "counts": "新增 {new} · 结案 {closed} · 在办 {open} · 超期 {overdue}",
         "rates": "按期结案率：近7天 {r7} · 近30天 {r30}",
-        "more": "返工率（30天）{rework} · 认领用时中位数 {claim} · 办结用时中位数 {resolve}（近7天）",
+        "more": "返工率（30天）{rework} · 认领用时中位数 {claim} · 处理用时中位数 {resolve}（近7天）",
         "grids": "网格状态（🔴 红 / 🟡 黄 / 🟢 绿）：",
         "grid": "{mark} {name}：在办 {open} · 超期 {overdue} · 最高级别 {level} · 30天按期率 {rate}",
         "greens": "🟢 其余 {count} 个网格正常",
         "overdue": "超期工单（最早的在前）：",
-        "ticket": "{number} {category} · {area} · 已 {age} · 超期 {late} · 处理人 {holder} · 级别 {level}",
+        "ticket": "{number} {category} · {area} · 历时 {age} · 超期 {late} · 处理人 {holder} · 级别 {level}",
         "unclaimed": "无人认领",
         "unlisted": "……另有 {count} 件未列出",
         "none": "—",
-        "d": "天", "h": "小时", "m": "分",
         "holidays": "⚠️ 规则文件尚未列出 {year} 年的法定节假日，按工作日计算的时限会把节假日算作工作日。"
                     "请按国务院放假通知补充 working_hours.holidays。",
     },
@@ -41,7 +43,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "unclaimed": "unclaimed",
         "unlisted": "... and {count} more not listed",
         "none": "—",
-        "d": "d", "h": "h", "m": "m",
         "holidays": "⚠️ The rules file lists no public holidays for {year} yet, so limits in working days count "
                     "them as working days. Add them to working_hours.holidays from the State Council's notice.",
     },
@@ -52,19 +53,10 @@ def _pct(value: float | None, part: int, whole: int, t: dict[str, str]) -> str:
     return t["none"] if value is None else f"{value * 100:.1f}% ({part}/{whole})"
 
 
-def _duration(seconds: float | None, t: dict[str, str]) -> str:
+def _duration(seconds: float | None, t: dict[str, str], lang: str) -> str:
     if seconds is None:
         return t["none"]
-    minutes = int(seconds // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{days}{t['d']}"] if days else []
-    if hours:
-        parts.append(f"{hours}{t['h']}")
-    if mins and not days:
-        parts.append(f"{mins}{t['m']}")
-    sep = "" if t["d"] == "天" else " "
-    return sep.join(parts) or f"0{t['m']}"
+    return format_duration(timedelta(seconds=seconds), lang, smallest="m")
 
 
 def _grid_line(row: GridRow, rules: Rules, lang: str, t: dict[str, str]) -> str:
@@ -77,14 +69,15 @@ def _ticket_line(ticket: OverdueTicket, rules: Rules, lang: str, t: dict[str, st
     return t["ticket"].format(
         number=ticket.number, category=rules.category_name(ticket.category, lang),
         area=rules.area_name(ticket.area, lang) if ticket.area else rules.target_name(ticket.target, lang),
-        age=_duration(ticket.age_seconds, t), late=_duration(ticket.overdue_seconds, t),
+        age=_duration(ticket.age_seconds, t, lang), late=_duration(ticket.overdue_seconds, t, lang),
         holder=ticket.holder_name or t["unclaimed"], level=ticket.level,
     )
 
 
 def digest_lines(digest: Digest, rules: Rules, lang: str = "zh") -> list[str]:
     """The digest as lines of text (no splitting)."""
-    t = _TEXT["en" if lang == "en" else "zh"]
+    lang = "en" if lang == "en" else "zh"
+    t = _TEXT[lang]
     area = rules.area_name(digest.area, lang)
     day = digest.day.isoformat()
     figures = [
@@ -92,8 +85,8 @@ def digest_lines(digest: Digest, rules: Rules, lang: str = "zh") -> list[str]:
         t["rates"].format(r7=_pct(digest.on_time_rate_7d, digest.on_time_7d, digest.closed_7d, t),
                           r30=_pct(digest.on_time_rate_30d, digest.on_time_30d, digest.closed_30d, t)),
         t["more"].format(rework=_pct(digest.rework_rate_30d, digest.reworked_30d, digest.closed_30d, t),
-                         claim=_duration(digest.median_claim_seconds, t),
-                         resolve=_duration(digest.median_resolve_seconds, t)),
+                         claim=_duration(digest.median_claim_seconds, t, lang),
+                         resolve=_duration(digest.median_resolve_seconds, t, lang)),
     ]
     notes = [t["holidays"].format(year=year) for year in digest.holidays_missing]
     if digest.all_clear:

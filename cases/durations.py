@@ -64,21 +64,28 @@ def parse_limit(text: str) -> Limit:
         ) from None
 
 
-def format_duration(delta: timedelta) -> str:
-    """Render a timedelta compactly: ``2h``, ``1d 4h``, ``45m``, ``30s``."""
+DURATION_UNITS: dict[str, tuple[str, str, str, str, str]] = {
+    "zh": ("天", "小时", "分钟", "秒", ""),
+    "en": ("d", "h", "m", "s", " "),
+}
+"""The catalogue of duration words: day, hour, minute, second and the separator, per language."""
+
+
+def format_duration(delta: timedelta, lang: str = "en", *, smallest: str = "s") -> str:
+    """Render a timedelta by its two largest adjacent units: ``1d 4h`` / ``1天4小时``, ``2h 5m`` / ``2小时5分钟``,
+    ``45m``, ``30s``. Units below ``smallest`` ('s' or 'm') are dropped; Chinese uses no spaces."""
+    day, hour, minute, second, sep = DURATION_UNITS["zh" if lang == "zh" else "en"]
     seconds = int(delta.total_seconds())
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days}d")
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    if secs and not days:
-        parts.append(f"{secs}s")
-    return sign + (" ".join(parts) or "0s")
+    if smallest == "m":
+        seconds -= seconds % 60
+    amounts = [(seconds // 86400, day), (seconds % 86400 // 3600, hour), (seconds % 3600 // 60, minute),
+               (seconds % 60, second)]
+    if smallest == "m":
+        amounts = amounts[:3]
+    first = next((i for i, (amount, _) in enumerate(amounts) if amount), None)
+    if first is None:
+        return f"0{amounts[-1][1]}"
+    shown = [f"{amount}{unit}" for amount, unit in amounts[first:first + 2] if amount]
+    return sign + sep.join(shown)

@@ -51,7 +51,7 @@ def digest(
     area: str = typer.Option(..., "--area", help="area id from the rules file (grid, community, street or district)"),
     day: str | None = typer.Option(None, "--date", help="local day reported on, YYYY-MM-DD (default: yesterday)"),
     fmt: Format = typer.Option(Format.TEXT, "--format", help="text, json or png"),
-    lang: Lang = typer.Option(Lang.ZH, "--lang", help="language of the text digest"),
+    lang: Lang = typer.Option(Lang.ZH, "--lang", help="language of the digest (text and chart)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
     now_text: str | None = typer.Option(None, "--now", help="pretend it is this moment (ISO), for previews"),
 ) -> None:
@@ -74,7 +74,7 @@ def digest(
     if fmt is Format.PNG:
         from cases.digest_chart import render_digest_chart
 
-        png = render_digest_chart(result)
+        png = render_digest_chart(result, rules, lang.value)
         if output is not None:
             output.write_bytes(png)
         elif sys.stdout.isatty():

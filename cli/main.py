@@ -13,6 +13,7 @@ from cli import (
     route_cmd,
     rules_cmd,
     run_cmd,
+    seed_cmd,
     status_cmd,
     tickets_cmd,
 )
@@ -28,7 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd):
+for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd,
+                seed_cmd):
     _module.register(app)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -15,8 +14,11 @@ from typing import Any, TextIO
 import typer
 from sqlmodel import Session, col, select
 
+from bot import texts
+from bot.render import event_label, status_label
 from cases.clock import as_utc
 from cases.db import read_scope
+from cases.export import CsvRows, event_record, ticket_record, write_xlsx
 from cases.models import Person, Status, Ticket, TicketEvent
 from cases.open311 import service_request
 from cases.rules.schema import Rules
@@ -26,38 +28,11 @@ from cli.db_cmd import open_database, open_rules
 
 tickets_app = typer.Typer(help="List, show and export tickets.", no_args_is_help=True)
 
-EXPORT_FIELDS = [
-    "number",
-    "status",
-    "category",
-    "priority",
-    "area",
-    "target",
-    "reporter",
-    "holder",
-    "text",
-    "created_at",
-    "opened_at",
-    "claimed_at",
-    "resolved_at",
-    "closed_at",
-    "claim_by",
-    "resolve_by",
-    "escalation_level",
-    "reopen_count",
-    "rating",
-    "merged_into",
-    "held",
-    "route_index",
-    "lat",
-    "lon",
-]
-
-
 class Format(StrEnum):
     """Export formats."""
 
     CSV = "csv"
+    XLSX = "xlsx"
     JSON = "json"
     OPEN311 = "open311"
 
@@ -65,10 +40,6 @@ class Format(StrEnum):
 def register(app: typer.Typer) -> None:
     """Add the ``tickets`` command group to ``app``."""
     app.add_typer(tickets_app, name="tickets")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return as_utc(value).isoformat() if value is not None else None
 
 
 def _local(value: datetime | None, rules: Rules) -> str:
@@ -165,54 +136,14 @@ def show(number: str = typer.Argument(..., help="ticket number, e.g. 12 or #12")
     for label, value in rows:
         typer.echo(f"  {label:<11} {value}")
     typer.echo("History:")
-    for e in events:
-        move = f" {e.from_status or '∅'} → {e.to_status}" if e.to_status else ""
+    for e in events:  # in words (the catalogue's English), a first event without a status before it
+        moved = e.from_status and e.to_status and e.to_status != e.from_status
+        move = texts.t("event_move", "en", before=status_label(e.from_status or "", "en"),
+                 after=status_label(e.to_status or "", "en")) if moved else ""
         who = names.get(e.actor_id or 0, "system") if e.actor_id else "system"
         note = f": {e.note}" if e.note else ""
         internal = " [internal]" if not e.public else ""
-        typer.echo(f"  {_local(e.at, rules)}  {e.kind}{move} by {who}{internal}{note}")
-
-
-def _record(t: Ticket, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "number": t.id,
-        "status": t.status,
-        "category": t.category,
-        "priority": t.priority,
-        "area": t.area,
-        "target": t.target,
-        "reporter": names.get(t.reporter_id),
-        "holder": names.get(t.claimed_by or 0),
-        "text": t.text,
-        "created_at": _iso(t.created_at),
-        "opened_at": _iso(t.opened_at),
-        "claimed_at": _iso(t.claimed_at),
-        "resolved_at": _iso(t.resolved_at),
-        "closed_at": _iso(t.closed_at),
-        "claim_by": _iso(t.claim_by),
-        "resolve_by": _iso(t.resolve_by),
-        "escalation_level": t.escalation_level,
-        "reopen_count": t.reopen_count,
-        "rating": t.rating,
-        "merged_into": t.merged_into,
-        "held": t.held,
-        "route_index": t.route_index,
-        "lat": t.lat,
-        "lon": t.lon,
-    }
-
-
-def _event_record(e: TicketEvent, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "at": _iso(e.at),
-        "kind": e.kind,
-        "actor": names.get(e.actor_id or 0),
-        "from": e.from_status,
-        "to": e.to_status,
-        "note": e.note,
-        "public": e.public,
-        "data": e.data,
-    }
+        typer.echo(f"  {_local(e.at, rules)}  {event_label(e.kind, 'en')}{move} by {who}{internal}{note}")
 
 
 EXPORT_BATCH = 1000
@@ -246,48 +177,64 @@ def _json_item(value: Any) -> str:
     return "  " + json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
 
 
+def _rows(batches: Iterable[tuple[list[Ticket], dict[int, list[TicketEvent]], dict[int, str]]]
+          ) -> Iterator[dict[str, Any]]:
+    """Every ticket of ``batches`` as an export row."""
+    for tickets, _, names in batches:
+        for t in tickets:
+            yield ticket_record(t, names)
+
+
 def _write_export(out: TextIO, fmt: Format, batches: Iterable[tuple[list[Ticket], dict[int, list[TicketEvent]],
                                                                      dict[int, str]]],
                   rules: Rules, lang: str) -> int:
     """Write the export to ``out`` batch by batch; the number of tickets written."""
     count = 0
-    writer: csv.DictWriter[str] | None = None
     if fmt is Format.CSV:
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
+        rows = CsvRows(out)
+        for row in _rows(batches):
+            rows.write(row)
+            count += 1
+        return count
     for tickets, events, names in batches:
         for t in tickets:
-            if writer is not None:
-                writer.writerow(_record(t, names))
-                count += 1
-                continue
             if fmt is Format.OPEN311:
                 item = service_request(t, rules, lang=lang)
             else:
-                item = _record(t, names) | {"history": [_event_record(e, names) for e in events.get(t.id or 0, [])]}
+                item = ticket_record(t, names) | {"history": [event_record(e, names)
+                                                              for e in events.get(t.id or 0, [])]}
             out.write(("[\n" if count == 0 else ",\n") + _json_item(item))
             count += 1
-    if writer is None:
-        out.write("\n]\n" if count else "[]\n")
+    out.write("\n]\n" if count else "[]\n")
     return count
 
 
 @tickets_app.command("export")
 def export(
-    fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket), json (with history) or "
-                               "open311 (GeoReport v2 service requests, no personal data)"),
+    fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket, opens in Excel), xlsx (the "
+                               "same rows as a workbook; needs --output), json (with history) or open311 "
+                               "(GeoReport v2 service requests, no personal data)"),
     lang: str = typer.Option("zh", "--lang", help="language of the names in open311 (zh or en)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
     status: str | None = typer.Option(None, "--status", help="only this status"),
     area: str | None = typer.Option(None, "--area", help="only tickets within this area, or team:<id>"),
 ) -> None:
-    """Export tickets (oldest first) as CSV, JSON (with each ticket's history) or Open311 GeoReport v2.
+    """Export tickets (oldest first) as CSV, XLSX, JSON (with each ticket's history) or Open311 GeoReport v2.
 
     It only reads (the bot keeps working meanwhile) and streams, so memory stays small however many
     tickets there are; a file is written whole or not at all."""
+    if fmt is Format.XLSX and output is None:
+        typer.echo("an XLSX workbook is written to a file: add --output tickets.xlsx", err=True)
+        raise typer.Exit(2)
     rules, engine = open_rules(), open_database()
     partial = output.with_name(output.name + ".partial") if output is not None else None
     try:
+        if fmt is Format.XLSX and output is not None and partial is not None:
+            with read_scope(engine) as session:
+                count = write_xlsx(partial, _rows(_export_batches(session, rules, status, area, with_history=False)))
+            partial.replace(output)
+            typer.echo(f"wrote {count} ticket{'s' if count != 1 else ''} to {output}", err=True)
+            return
         with read_scope(engine) as session, (partial.open("w", encoding="utf-8", newline="")
                                              if partial is not None else contextlib.nullcontext(sys.stdout)) as out:
             batches = _export_batches(session, rules, status, area, with_history=fmt is Format.JSON)

@@ -31,7 +31,8 @@ MAX_CALLBACK_DATA = 64
 
 #: Methods that deliver a new message; they are rate-observed and counted for duplicates.
 SEND_METHODS = frozenset(
-    {"sendmessage", "sendphoto", "senddocument", "sendlocation", "sendsticker", "sendvoice", "sendvideo"}
+    {"sendmessage", "sendphoto", "senddocument", "sendlocation", "sendvenue", "sendsticker", "sendvoice",
+     "sendvideo"}
 )
 #: Limits Telegram documents: 1/s per private chat, 20/min per group, 30/s overall.
 PRIVATE_LIMIT = (1, 1.0)
@@ -1290,6 +1291,27 @@ class EmulatorState:
             chat,
             params,
             location=loc,
+            reply_markup=_validate_markup(params.get("reply_markup")),
+        )
+
+    def _api_sendvenue(self, params: JSON, files: Any) -> JSON:
+        """A venue: a point with a title and an address, both required and non-empty as in the Bot API."""
+        chat = self._target_chat(params, sending=True)
+        try:
+            loc = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
+        except (KeyError, TypeError, ValueError):
+            raise bad_request("wrong latitude or longitude specified") from None
+        if not -90 <= loc["latitude"] <= 90 or not -180 <= loc["longitude"] <= 180:
+            raise bad_request("wrong latitude or longitude specified")
+        title, address = str(params.get("title") or ""), str(params.get("address") or "")
+        if not title.strip() or not address.strip():
+            raise bad_request("venue title and address must be non-empty")
+        return self._deliver(
+            "sendVenue",
+            chat,
+            params,
+            location=loc,
+            venue={"location": loc, "title": title, "address": address},
             reply_markup=_validate_markup(params.get("reply_markup")),
         )
 

@@ -113,7 +113,9 @@ def test_tickets_show_with_history(app: typer.Typer, seeded: list[int]) -> None:
     out = result.output
     assert "claimed" in out and "水管爆了" in out and "Ms Chen" in out
     history = out.split("History:")[1]
-    assert history.index("opened") < history.index("claim") < history.index("valve closed")
+    assert history.index("reported by Ms Chen") < history.index("claimed (open → claimed) by Wang") < history.index(
+        "note by Wang: valve closed")
+    assert "∅" not in history and "None" not in history
     missing = runner.invoke(app, ["tickets", "show", "999"])
     assert missing.exit_code == 1 and "no ticket #999" in missing.output
 
@@ -121,7 +123,8 @@ def test_tickets_show_with_history(app: typer.Typer, seeded: list[int]) -> None:
 def test_tickets_export_csv_and_json(app: typer.Typer, seeded: list[int], tmp_path: Path) -> None:
     result = runner.invoke(app, ["tickets", "export", "--format", "csv"])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.stdout.startswith("\ufeffnumber,"), "Excel reads a CSV as UTF-8 only after a byte-order mark"
+    rows = list(csv.DictReader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
     assert [int(r["number"]) for r in rows] == seeded and rows[0]["holder"] == "Wang"
     out = tmp_path / "tickets.json"
     result = runner.invoke(app, ["tickets", "export", "--format", "json", "--output", str(out)])
@@ -129,6 +132,25 @@ def test_tickets_export_csv_and_json(app: typer.Typer, seeded: list[int], tmp_pa
     data = json.loads(out.read_text(encoding="utf-8"))
     assert [d["number"] for d in data] == seeded and data[0]["text"] == "水管爆了, 5栋"
     assert [h["kind"] for h in data[0]["history"]] == ["opened", "claim", "note"]
+
+
+def test_tickets_export_xlsx_has_the_csv_rows(app: typer.Typer, seeded: list[int], tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "tickets.xlsx"
+    result = runner.invoke(app, ["tickets", "export", "--format", "xlsx", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(out, read_only=True).active
+    assert sheet is not None
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    rows = [r + [None] * (len(rows[0]) - len(r)) for r in rows]  # trailing empty cells are not stored
+    csv_rows = list(csv.reader(io.StringIO(runner.invoke(app, ["tickets", "export"]).output.removeprefix("\ufeff"))))
+    assert rows[0] == csv_rows[0]
+    assert [r[0] for r in rows[1:]] == seeded and rows[1][rows[0].index("text")] == "水管爆了, 5栋"
+    assert [[str(v) if v is not None else "" for v in r] for r in rows[1:]] == csv_rows[1:]
+    assert not (tmp_path / "tickets.xlsx.partial").exists()
+    to_terminal = runner.invoke(app, ["tickets", "export", "--format", "xlsx"])
+    assert to_terminal.exit_code == 2 and "--output" in to_terminal.output
 
 
 def _more_tickets(tmp_path: Path, rules: Rules, now: datetime, count: int) -> None:
@@ -185,7 +207,7 @@ def test_tickets_export_only_reads_and_writes_its_file_whole(
     out.write_text("the previous export\n", encoding="utf-8")
     result = runner.invoke(app, ["tickets", "export", "--output", str(out)])
     assert result.exit_code == 0, result.output
-    assert writes == ["committed"] and out.read_text(encoding="utf-8").startswith("number,status,")
+    assert writes == ["committed"] and out.read_text(encoding="utf-8-sig").startswith("number,status,")
 
     def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise RuntimeError("disk full")
@@ -193,7 +215,7 @@ def test_tickets_export_only_reads_and_writes_its_file_whole(
     monkeypatch.setattr(tickets_cmd, "service_request", broken)
     failed = runner.invoke(app, ["tickets", "export", "--format", "open311", "--output", str(out)])
     assert failed.exit_code != 0 and isinstance(failed.exception, RuntimeError)
-    assert out.read_text(encoding="utf-8").startswith("number,status,"), "the previous file is untouched"
+    assert out.read_text(encoding="utf-8-sig").startswith("number,status,"), "the previous file is untouched"
     assert not (tmp_path / "tickets.csv.partial").exists()
 
 

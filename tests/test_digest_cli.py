@@ -51,6 +51,9 @@ def test_digest_png_to_file(env: Path) -> None:
     out = env / "digest.png"
     run("digest", "--area", "d", "--now", NOW, "--format", "png", "--output", str(out))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    english = env / "digest-en.png"
+    run("digest", "--area", "d", "--now", NOW, "--format", "png", "--lang", "en", "--output", str(english))
+    assert english.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and english.read_bytes() != out.read_bytes()
 
 
 def test_digest_unknown_area(env: Path) -> None:

@@ -21,7 +21,8 @@ def test_text_in_both_languages(digest_engine: Engine) -> None:  # noqa: F811
     assert zh.splitlines()[0] == "📋 d 超期日报 · 2025-03-05 🔴"
     assert "新增 3 · 结案 2 · 在办 4 · 超期 2" in zh
     assert "按期结案率：近7天 50.0% (1/2) · 近30天 66.7% (2/3)" in zh
-    assert "认领用时中位数 1小时30分" in zh and "办结用时中位数 1天1小时" in zh
+    assert "认领用时中位数 1小时30分钟" in zh and "处理用时中位数 1天1小时" in zh  # minutes, not points (分)
+    assert "· 历时 " in zh and "· 已 " not in zh
     lines = zh.splitlines()
     first_ticket = next(i for i, line in enumerate(lines) if line.startswith("#2 "))
     assert lines[first_ticket + 1].startswith("#6 ")  # oldest first
@@ -69,7 +70,7 @@ def test_split_lines_edge_cases() -> None:
 
 def test_chart_is_a_png(digest_engine: Engine) -> None:  # noqa: F811
     for digest in (build(digest_engine), replace(_big_digest(), trend=build(digest_engine).trend)):
-        png = render_digest_chart(digest)
+        png = render_digest_chart(digest, RULES, "zh")
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", png[16:24])
         assert (width, height) == (1000, 700)

@@ -199,10 +199,11 @@ def test_a_failing_batch_is_retried_next_run_and_the_others_go_out(engine: Engin
 
 def test_charts_drawn_ahead_are_reused() -> None:
     digest = Digest(area="s1", kind="street", day=date(2025, 3, 5), generated_at=at(3, 6, 8, 30), overdue=1)
-    charts = DigestCharts()
-    assert charts.chart(digest) is not charts.chart(digest)  # nothing prepared: drawn each time
+    charts = DigestCharts(RULES)
+    assert charts.chart(digest, "zh") is not charts.chart(digest, "zh")  # nothing prepared: drawn each time
     charts.prepare([digest])
-    drawn = charts.chart(digest)
-    assert drawn.startswith(b"\x89PNG") and charts.chart(digest) is drawn
+    drawn = charts.chart(digest, "zh")
+    assert drawn.startswith(b"\x89PNG") and charts.chart(digest, "zh") is drawn
+    assert charts.chart(digest, "en") != drawn  # another language: drawn for its reader
     charts.prepare([])
-    assert charts.chart(digest) is not drawn  # a new run forgets the old charts
+    assert charts.chart(digest, "zh") is not drawn  # a new run forgets the old charts

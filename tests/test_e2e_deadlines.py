@@ -72,7 +72,7 @@ async def test_unclaimed_reminds_then_unresolved_climbs_the_ladder_once_per_step
         assert len(digests) == 1, "the street supervisor got exactly one daily digest"
         assert h.emu.duplicate_sends() == []
         # Resolving stops the ladder.
-        await h.click(WORKER, WORKER, "办结")
+        await h.click(WORKER, WORKER, "处理完毕")
         h.emu.send_text(WORKER, "/skip")
         await h.expect(RESIDENT, "已处理完毕")
         assert h.ticket(1).status == "resolved"

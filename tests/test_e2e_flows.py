@@ -48,15 +48,15 @@ async def test_report_locate_claim_race_resolve_confirm_rate(tmp_path: Path) -> 
         winner_name = "王师傅" if winner == WANG else "李师傅"
         loser_answer = answers[queries.index(queries[0] if loser == WANG else queries[1])]
         assert winner_name in loser_answer and "慢了一步" in loser_answer
-        await h.expect(RESIDENT, f"已由网格员 {winner_name} 受理")
+        await h.expect(RESIDENT, f"已由网格员 {winner_name} 认领")
         await h.expect(loser, f"#1 已由 {winner_name} 认领")
         assert not h.emu.find_button(loser, "认领"), "the loser's Claim button is gone"
         claims = [e for e in h.events(1) if e.kind == "claim"]
         assert len(claims) == 1
 
         # The winner resolves with a note; the resident confirms and rates.
-        await h.click(winner, winner, "办结")
-        await h.expect(winner, "办结说明")
+        await h.click(winner, winner, "处理完毕")
+        await h.expect(winner, "处理说明")
         h.emu.send_text(winner, "已更换爆裂水管，地面已清理。")
         await h.expect(RESIDENT, "已处理完毕：已更换爆裂水管")
         await h.click(RESIDENT, RESIDENT, "已解决")
@@ -187,7 +187,7 @@ async def test_residents_see_only_their_own_tickets_and_cancel_only_unclaimed_on
         await h.expect(RESIDENT, "工单号 #2")
         await h.click(WANG, WANG, "认领", within="新工单 #1（")
         h.emu.send_text(RESIDENT, "/cancel 1")
-        await h.expect(RESIDENT, "已有人受理，不能撤销")
+        await h.expect(RESIDENT, "已有人认领，不能撤销")
         h.emu.send_text(RESIDENT, "/cancel 2")
         await h.expect(RESIDENT, "工单 #2 已撤销")
         assert [t.status for t in h.tickets()] == ["claimed", "cancelled"]
@@ -268,10 +268,10 @@ async def test_a_leader_merges_a_duplicate_and_its_reporter_follows_the_original
         assert [e.kind for e in h.events(1)][-1] == "merged_in"
         # From now on the second reporter hears about #1 too, without the confirm buttons.
         await h.click(WANG, WANG, "认领", within="#1")
-        await h.expect(RESIDENT, "已由网格员 王师傅 受理")
+        await h.expect(RESIDENT, "已由网格员 王师傅 认领")
         await h.expect(OTHER_RESIDENT, "Ticket #1, the same problem as your #2, was claimed by grid worker 王师傅")
-        await h.click(WANG, WANG, "办结")
-        await h.expect(WANG, "办结说明")
+        await h.click(WANG, WANG, "处理完毕")
+        await h.expect(WANG, "处理说明")
         h.emu.send_text(WANG, "已更换灯泡")
         await h.expect(RESIDENT, "已处理完毕：已更换灯泡")
         follow = await h.expect(OTHER_RESIDENT, "Ticket #1 (the same problem as your #2) has been resolved: 已更换灯泡")
@@ -330,7 +330,7 @@ async def test_flooding_resident_is_held_for_review_and_nothing_is_discarded(tmp
         limit = h.rules.defaults.reports_per_hour  # type: ignore[union-attr]
         for n in range(limit + 1):
             h.emu.send_text(RESIDENT, f"金鹗小区5栋楼道灯坏了 第{n + 1}次")
-        await h.expect(RESIDENT, "网格长审核")
+        await h.expect(RESIDENT, "负责人审核")
         tickets = h.tickets()
         assert len(tickets) == limit + 1
         assert [t.held for t in tickets] == [False] * limit + [True]
@@ -352,7 +352,7 @@ async def test_language_switch_and_home_place(tmp_path: Path) -> None:
                                       h.emu.click(RESIDENT, RESIDENT, "English")))
         await h.expect(RESIDENT, "Language set to English.")
         h.emu.send_text(RESIDENT, "/home")
-        await h.expect(RESIDENT, "Share your home location")
+        await h.expect(RESIDENT, "Pick the community you live in")
         h.emu.send_location(RESIDENT, *POINT)
         await h.expect(RESIDENT, "Your home place is remembered")
         assert h.person(RESIDENT).home_area == GRID  # type: ignore[union-attr]
@@ -410,8 +410,8 @@ async def test_photo_report_photo_resolution_and_not_fixed_reopens(tmp_path: Pat
         await h.click(WANG, WANG, "详情")
         await h.wait(lambda: any(e.method == "sendPhoto" and e.chat_id == WANG for e in h.emu.transcript))
         await h.click(WANG, WANG, "认领")
-        await h.click(WANG, WANG, "办结")
-        await h.expect(WANG, "办结说明")
+        await h.click(WANG, WANG, "处理完毕")
+        await h.expect(WANG, "处理说明")
         h.emu.send_photo(WANG, caption="已回填压实")
         await h.expect(RESIDENT, "已处理完毕：已回填压实")
         assert any(e.method == "sendPhoto" and e.chat_id == RESIDENT for e in h.emu.transcript), "the fix is shown"
@@ -421,7 +421,7 @@ async def test_photo_report_photo_resolution_and_not_fixed_reopens(tmp_path: Pat
         await h.expect(WANG, "问题没有解决，工单已重新打开")
         ticket = h.ticket(1)
         assert (ticket.status, ticket.reopen_count) == ("open", 1)
-        await h.wait(lambda: sum("🆕 新工单 #1" in (m.text or "") for m in h.emu.all_messages(LI)) >= 1)
+        await h.wait(lambda: sum("🔁 工单 #1 重新打开" in (m.text or "") for m in h.emu.all_messages(LI)) >= 1)
 
 
 async def test_queue_my_and_overdue_lists(tmp_path: Path) -> None:

@@ -445,3 +445,17 @@ async def test_send_voice_by_file_id_and_unknown_file(emu: BotApiEmulator, bot: 
     assert emu.transcript[-1].method == "sendVoice"
     with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
         await bot.send_voice(4321, "no-such-file")
+
+
+async def test_send_venue_is_a_pin_with_title_and_address(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.send_text(ALICE, "/start")
+    sent = await bot.send_venue(ALICE, latitude=29.353, longitude=113.104, title="金鹗小区5栋",
+                                address="太子庙社区 · 第一网格")
+    assert sent.venue is not None and sent.venue.title == "金鹗小区5栋"
+    assert sent.venue.location.latitude == pytest.approx(29.353) and sent.location is not None
+    stored = emu.last_message(ALICE)
+    assert stored is not None and stored.media["venue"]["address"] == "太子庙社区 · 第一网格"
+    with pytest.raises(BadRequest, match="title and address"):
+        await bot.send_venue(ALICE, latitude=29.353, longitude=113.104, title="x", address=" ")
+    with pytest.raises(BadRequest, match="latitude or longitude"):
+        await bot.send_venue(ALICE, latitude=129.0, longitude=113.104, title="x", address="y")

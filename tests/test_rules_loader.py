@@ -231,13 +231,14 @@ def _feature(area: str, ring: list[list[float]]) -> dict[str, object]:
 
 def test_boundaries_file_is_merged_into_grids(tmp_path: Path) -> None:
     ring = [[113.1, 29.36], [113.2, 29.36], [113.2, 29.37], [113.1, 29.36]]
-    geo = {"type": "FeatureCollection", "features": [_feature("g1", ring), _feature("g2", ring[::-1])]}
+    other_half = [[113.1, 29.36], [113.1, 29.37], [113.2, 29.37], [113.1, 29.36]]  # clockwise; only touches g1
+    geo = {"type": "FeatureCollection", "features": [_feature("g1", ring), _feature("g2", other_half)]}
     (tmp_path / "grids.geojson").write_text(json.dumps(geo), encoding="utf-8")
     (tmp_path / "rules.yaml").write_text("boundaries_file: grids.geojson\n" + MINIMAL, encoding="utf-8")
     rules = load_rules(tmp_path / "rules.yaml")
     # the closing point GeoJSON repeats is dropped, like an inline boundary
     assert rules.areas["g1"].boundary == [(113.1, 29.36), (113.2, 29.36), (113.2, 29.37)]
-    assert rules.areas["g2"].boundary == [(113.1, 29.36), (113.2, 29.37), (113.2, 29.36)]
+    assert rules.areas["g2"].boundary == [(113.1, 29.36), (113.1, 29.37), (113.2, 29.37)]
     assert rules.boundaries_file == "grids.geojson"
 
 

@@ -361,7 +361,7 @@ def explain(explanation: dict[str, Any]) -> str:
             lines.append(f"location: grid {loc['grid']} — the shared point {loc['point']} lies inside its polygon")
         else:
             lines.append(f"location: grid {loc['grid']} — the shared point {loc['point']} is outside every polygon, "
-                         f"{loc.get('distance_m', 0):g} m from this grid's")
+                         f"{loc.get('distance_m', 0):g} m from this grid's boundary")
     elif source == "place":
         lines.append(f"location: grid {loc['grid']} — {_describe_match(loc['place'], 'place name')}")
         lines.extend(f"  also named: {m['keyword']!r} of grid {m['grid']}" for m in loc.get("others", []))

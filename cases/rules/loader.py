@@ -26,6 +26,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cases.rules.errors import RuleIssue, RulesError
+from cases.rules.geometry import geometry_errors
 from cases.rules.references import INVALID, cross_reference_errors
 from cases.rules.schema import Rules, RulesCrossReferenceError
 
@@ -144,6 +145,10 @@ class _Loader:
             self._report_references_despite(exc, data)
             rules = None
         if self.issues or rules is None:
+            raise RulesError(self._sorted_issues())
+        for path, message in geometry_errors(rules):
+            self._add(self._locate_loc(path), message)
+        if self.issues:
             raise RulesError(self._sorted_issues())
         return rules
 
