@@ -40,9 +40,9 @@ EXIT_INTERNAL = 70
 ENV_FILES = ("/etc/gridbot/gridbot.env", ".env")
 """``.env`` files read, the later winning over the earlier (an environment variable wins over both)."""
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
-BUNDLED_RULES = (Path(__file__).resolve().parent.parent / "cases" / "sample" / "routing_rules.yaml",
-                 Path(__file__).resolve().parent.parent / "routing_rules.yaml")
-"""The sample rules shipped with Gridbot (in the package, else beside it in a checkout)."""
+BUNDLED_RULES = (Path(__file__).resolve().parent.parent / "cases" / "sample" / "routing_rules.yaml",)
+"""The sample rules shipped inside the package (``cases/sample``: a link to the checkout's ``routing_rules.yaml``,
+copied into the wheel as package data)."""
 
 
 

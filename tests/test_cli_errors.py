@@ -213,3 +213,15 @@ def test_gridbot_debug_shows_the_traceback_with_the_token_masked(monkeypatch: py
                                  "--output", f"nope/{token}.csv"])  # the error quotes the token
     assert result.exit_code == EXIT_CONFIG and "Traceback (most recent call last)" in result.output
     assert "987654321:***.csv" in result.output and "AAHsecret" not in result.output
+
+
+def test_the_bundled_sample_ships_inside_the_package() -> None:
+    import tomllib
+
+    from cli.common import BUNDLED_RULES
+
+    sample = BUNDLED_RULES[0]
+    assert sample.is_file() and sample.read_bytes() == RULES.read_bytes()
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "sample/*.yaml" in data["tool"]["setuptools"]["package-data"]["cases"]
+    assert sample.parent.parent.name == "cases"
