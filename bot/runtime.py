@@ -218,6 +218,12 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await stopping
             forced.cancel()
+            # Closing the loop would give SIGTERM back to its default action (death by signal, not exit 0): a
+            # late signal while the process finishes exiting is ignored instead.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+                    signal.signal(sig, signal.SIG_IGN)
         if self.failure is not None:
             raise TaskDied(describe(self.failure, self._redact)) from None
 

@@ -8,10 +8,10 @@ import typer
 from sqlmodel import func, select
 
 from cases.clock import as_utc, utcnow
-from cases.db import make_engine, session_scope, upgrade
+from cases.db import session_scope
 from cases.models import Ticket
-from cases.settings import Settings
-from cli.db_cmd import open_rules, shown
+from cli import common
+from cli.db_cmd import open_database, open_rules, shown
 
 
 def seed(
@@ -26,15 +26,14 @@ def seed(
     from cases.seed import seed_month
 
     rules = open_rules()
-    url = database or Settings().database_url
+    url = common.database_url(database)
     try:
         moment = as_utc(datetime.fromisoformat(end)) if end else utcnow()
     except ValueError:
         raise typer.BadParameter(f"{end!r} is not an ISO date-time such as 2026-03-06T08:30+08:00",
                                  param_hint="--end") from None
-    engine = make_engine(url)
+    engine = open_database(url, migrate=True)  # like ``db upgrade``: seeding makes the database it fills
     try:
-        upgrade(engine)
         with session_scope(engine) as session:
             existing = int(session.exec(select(func.count()).select_from(Ticket)).one())
         if existing:

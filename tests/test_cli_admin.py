@@ -144,7 +144,7 @@ def test_tickets_export_xlsx_has_the_csv_rows(app: typer.Typer, seeded: list[int
     assert sheet is not None
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     rows = [r + [None] * (len(rows[0]) - len(r)) for r in rows]  # trailing empty cells are not stored
-    csv_rows = list(csv.reader(io.StringIO(runner.invoke(app, ["tickets", "export"]).output.removeprefix("\ufeff"))))
+    csv_rows = list(csv.reader(io.StringIO(runner.invoke(app, ["tickets", "export"]).stdout.removeprefix("\ufeff"))))
     assert rows[0] == csv_rows[0]
     assert [r[0] for r in rows[1:]] == seeded and rows[1][rows[0].index("text")] == "水管爆了, 5栋"
     assert [[str(v) if v is not None else "" for v in r] for r in rows[1:]] == csv_rows[1:]
