@@ -80,7 +80,7 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
             told += 1
     if not recipients:
         for leader in leaders_for(session, ctx, ticket):
-            tell(session, leader, "no_worker", now=now, ticket_id=ticket.id,
+            tell(session, leader, "no_worker", now=now, ticket_id=ticket.id, purpose="dispatch",  # edited on claim
                  dedupe_key=f"no_worker:{ticket.id}:{leader.id}:e{cause}", urgency=urgency,
                  markup=dispatch_keyboard(ctx.codec, ticket.id, leader.language),
                  number=ticket.number, target=target_label(ctx.rules, ticket.target, leader.language))

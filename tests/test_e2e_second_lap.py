@@ -58,3 +58,14 @@ async def test_a_cancelled_reports_claim_buttons_go_away_and_a_stale_one_says_ca
         assert "已撤销" in reply and "认领" in reply
         assert "nobody" not in reply and "无人" not in reply
         assert h.ticket(1).status == "cancelled"
+
+
+async def test_with_no_worker_the_leaders_claim_button_goes_away_when_the_resident_cancels(tmp_path: Path) -> None:
+    async with BotHarness(tmp_path) as h:
+        h.staff(3001, "张组长", "leader", "taizimiao")
+        h.resident(RESIDENT, "陈阿姨")
+        h.emu.send_text(RESIDENT, "金鹗小区5栋楼道灯坏了")
+        await h.wait(lambda: h.emu.find_button(3001, "认领"))
+        h.emu.send_text(RESIDENT, "/cancel 1")
+        await h.expect(3001, "#1 已撤销，无需处理")
+        assert not h.emu.find_button(3001, "认领")

@@ -108,3 +108,23 @@ def test_a_rename_from_an_id_still_defined_is_refused(tmp_path: Path) -> None:
         f"area 'taizimiao-2': renamed_from '{OLD}', but '{OLD}' is still defined"]
     result = CliRunner().invoke(app, ["rules", "check", str(path)])
     assert result.exit_code == 1
+
+
+def test_the_bot_applies_declared_renames_when_it_starts(sqlite_url: str, rules: Rules, now: datetime,
+                                                         tmp_path: Path) -> None:
+    from bot.app import build_app
+    from cases.db import make_engine, upgrade
+    from cases.settings import Settings
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    tid, _ = seed(engine, rules, now)
+    engine.dispose()
+    settings = Settings(token="4242:TEST-token", database_url=sqlite_url,
+                        rules=str(renamed_rules(tmp_path, declare=True)))
+    app_ = build_app(settings, clock=lambda: now)
+    try:
+        with Session(app_.engine) as s:
+            assert s.get(Ticket, tid).area == NEW  # type: ignore[union-attr]
+    finally:
+        app_.engine.dispose()
