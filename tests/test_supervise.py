@@ -151,3 +151,39 @@ def test_leader_work_of_a_replaced_leader_is_rolled_back(engine: Engine) -> None
         COMMIT_GUARD.reset(token)
     with session_scope(engine) as session:
         assert session.execute(text("SELECT count(*) FROM outbox_message")).scalar() == 0
+
+
+async def test_a_live_lease_is_never_taken_by_judging_its_holder_dead_by_pid(emu: BotApiEmulator,
+                                                                            engine: Engine) -> None:
+    """A holder named after a PID of this host that does not exist here (another PID namespace, another
+    container with the same host name) still leads until its lease runs out by the database's clock."""
+    import socket
+
+    pid = 4_000_000
+    while _exists(pid):
+        pid += 1
+    other = f"{socket.gethostname()}:{pid}:abcdef"
+    with session_scope(engine) as session:
+        assert leader.try_acquire(session, holder=other, ttl=30, now=leader.database_now(session))
+    settings = Settings(token=TOKEN, api_base_url=emu.base_url)
+    rt = Runtime(settings, engine, None, lambda session, update, *, now: None, holder="here", lease_ttl=30,
+                 poll_timeout=1)
+    await rt.start()
+    try:
+        assert not rt.is_leader
+        with session_scope(engine) as session:
+            assert leader.current_holder(session, now=leader.database_now(session)) == other
+    finally:
+        await rt.stop()
+
+
+def _exists(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
