@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import string
 
+from bot.routing_texts import ROUTING_TEXTS
+
 LANGS = ("zh", "en")
 
 CATALOGUE: dict[str, dict[str, str]] = {
@@ -313,6 +315,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "role_inspector": {"zh": "监督员（只读）", "en": "inspector (read-only)"},
     "digest_all_clear": {"zh": "✅ {area}：今日无超时工单。", "en": "✅ {area}: nothing overdue today."},
 }
+
+CATALOGUE.update(ROUTING_TEXTS)  # routing explanations (bot/routing_texts.py)
 
 
 def t(key: str, lang: str, **values: object) -> str:

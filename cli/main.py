@@ -10,6 +10,7 @@ from cli import (
     digest_cmd,
     invite_cmd,
     route_cmd,
+    routing_cmd,
     rules_cmd,
     run_cmd,
     status_cmd,
@@ -24,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd):
+for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd,
+                routing_cmd):
     _module.register(app)
 
 
