@@ -31,6 +31,7 @@ ROUTING_TEXTS: dict[str, dict[str, str]] = {
     "rx_target": {"zh": "派往：{target}", "en": "Sent to: {target}"},
     "rx_no_target": {"zh": "派往：待确定地点后派发", "en": "Sent to: waiting for the place"},
     "rx_separator": {"zh": "、", "en": ", "},
+    "priority_set_ok": {"zh": "{number} 的优先级已改为{priority}。", "en": "The priority of {number} is now {priority}."},
     "rx_general_advice": {"zh": "如有生命危险请立即拨打 120（急救）、119（火警）或 110（报警），并先撤离到安全地点。", "en": "If a life is in danger call 120 (ambulance), 119 (fire) or 110 (police) now, and get to a safe place first."},
 }
 

@@ -31,6 +31,8 @@ MAX_WRONG = 0.05
 """The confidence threshold keeps the error rate of confident held-out decisions below this."""
 DEFAULT_THRESHOLD = 0.6
 EMERGENCY_THRESHOLD = 0.15
+_EMERGENCY_MISS = 10
+_EMERGENCY_FLOOR = 0.1
 """Emergency probability at or above which a report is treated as an emergency (recall before precision)."""
 NEIGHBOURS = 3
 _C_SVM = 1.0
@@ -156,8 +158,9 @@ def train(key: str, categories: Sequence[str], examples: Sequence[Example], keyw
     coef, intercept, keyword_weight, lead_weight = _fit_categories(x_text, labels, len(order), extra_rows[:, :-1])
     urgent = np.array([e.emergency for e in train_part])
     emergency_coef, emergency_intercept = np.zeros(x.shape[1]), -30.0
+    emergency_threshold = EMERGENCY_THRESHOLD
     if urgent.sum() >= 2 and (~urgent).sum() >= 2:
-        emergency_coef, emergency_intercept = _fit_binary(x, urgent)
+        emergency_coef, emergency_intercept, emergency_threshold = _fit_binary(x, urgent, extra_rows[:, -1] > 0)
     text_x = sparse.hstack([char_x, word_x]).tocsc()
     model = RoutingModel(
         key=key, categories=order,
@@ -167,7 +170,7 @@ def train(key: str, categories: Sequence[str], examples: Sequence[Example], keyw
         coef=coef, intercept=intercept, keyword_weight=keyword_weight, lead_weight=lead_weight,
         emergency_coef=emergency_coef, emergency_intercept=emergency_intercept,
         neighbours_by_feature=text_x.T.tocsr(), train_texts=texts, train_categories=[e.category for e in train_part],
-        trained_on=len(train_part),
+        trained_on=len(train_part), emergency_threshold=emergency_threshold,
     )
     _score_held_out(model, held, keywords, danger)
     return model
@@ -221,8 +224,10 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
     return coef, intercept, float(params[1]), float(params[2])
 
 
-def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray) -> tuple[np.ndarray, float]:
-    """A linear SVM for emergency or not, with Platt scaling fitted on cross-validated scores."""
+def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray, signalled: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """A linear SVM for emergency or not, with Platt scaling fitted on cross-validated scores, and the
+    probability threshold: at most :data:`EMERGENCY_THRESHOLD`, lowered until the cross-validated training
+    emergencies that no danger signal catches are caught (all but 1 in :data:`_EMERGENCY_MISS`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.svm import LinearSVC
@@ -233,7 +238,11 @@ def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray) -> tuple[np.ndarray, fl
                                cv=StratifiedKFold(folds, shuffle=True, random_state=0))
     platt = LogisticRegression().fit(scores.reshape(-1, 1), truth)
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    return svm.coef_[0] * a, float(svm.intercept_[0] * a + b)
+    unsignalled = 1 / (1 + np.exp(-(a * scores[truth & ~signalled] + b)))
+    threshold = EMERGENCY_THRESHOLD
+    if len(unsignalled):
+        threshold = min(threshold, float(np.quantile(unsignalled, 1 / _EMERGENCY_MISS)))
+    return svm.coef_[0] * a, float(svm.intercept_[0] * a + b), round(max(threshold, _EMERGENCY_FLOOR), 4)
 
 
 def _fit_words(vectorizer: Any, texts: list[str]) -> sparse.csr_matrix:

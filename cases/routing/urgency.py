@@ -17,7 +17,7 @@ __all__ = ["BUILTIN_SIGNALS", "DangerMatcher"]
 
 BUILTIN_SIGNALS: tuple[str, ...] = (
     # fire and smoke
-    "着火", "起火", "失火", "火灾", "冒烟", "浓烟", "黑烟", "火苗", "烧起来", "烧着了", "爆炸", "闻到烧焦",
+    "着火", "著火", "起火", "失火", "火灾", "冒烟", "浓烟", "黑烟", "火苗", "烧起来", "烧着了", "爆炸", "闻到烧焦",
     "on fire", "caught fire", "flames", "flame", "smoke pouring", "smoke coming", "full of smoke", "thick smoke",
     "smell burning", "house fire", "explosion",
     # gas
@@ -53,6 +53,8 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "child fell", "toddler", "kid fell", "child locked", "child alone", "baby alone", "missing child",
     "leaning over the rail", "climbing over",
     # smells and calls for help
+    "一氧化碳", "头晕", "呕吐", "carbon monoxide", "co alarm", "dizzy", "fumes",
+    "卡进", "夹住", "卡住了手", "got a shock", "electric shock",
     "臭鸡蛋味", "焦糊味", "烧焦味", "rotten egg", "burning smell", "smell of burning",
     "打120", "打119", "打110", "叫救护车", "急救", "call an ambulance", "ambulance", "call 911", "911",
 )
