@@ -124,3 +124,10 @@ def test_training_set_covers_every_category_language_and_emergencies() -> None:
     assert sum(english.values()) >= 0.4 * len(rows)
     assert sum(1 for r in rows if r.emergency == "yes") >= 250
     assert [r.where for r in rows if r.category == "other" and r.emergency == "yes"] == []
+
+
+def test_evaluation_sets_have_their_size() -> None:
+    english, chinese = (all_rows([path]) for path in EVAL_FILES)
+    assert len(english) >= 280 and [r.where for r in english if CJK.search(r.text)] == []
+    assert len(chinese) >= 180 and [r.where for r in chinese if not CJK.search(r.text)] == []
+    assert sum(1 for r in [*english, *chinese] if r.emergency == "yes") >= 40
