@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -71,11 +70,12 @@ def keyword_row(matches: Iterable[Match], categories: Sequence[str], end_of_lead
 
 def tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and values of one L2-normalised, sublinear TF-IDF row (as scikit-learn computes it)."""
-    counts = Counter(g for g in grams if g in vocabulary)
-    if not counts:
+    known = [(vocabulary[g], c) for g, c in Counter(grams).items() if g in vocabulary]
+    if not known:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    columns = np.fromiter((vocabulary[g] for g in counts), dtype=np.int64, count=len(counts))
-    values = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+    pairs = np.array(known, dtype=np.int64)
+    columns = pairs[:, 0]
+    values = 1.0 + np.log(pairs[:, 1].astype(np.float64))
     values *= idf[columns]
     norm = float(np.sqrt(values @ values))
     return columns, (values / norm if norm else values)

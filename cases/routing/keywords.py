@@ -229,19 +229,20 @@ class PhraseMatcher:
         self._vocab_stems = {stem(word) for word in self._vocab}
         self._close: dict[str, tuple[str, ...]] = {}
 
-    def find(self, text: Normalized) -> list[Match]:
-        """Every phrase found in ``text``, in all forms, before any overlap is resolved."""
+    def find(self, text: Normalized, *, loose: bool = True) -> list[Match]:
+        """Every phrase found in ``text``, in all forms, before any overlap is resolved; without ``loose``
+        the pinyin and fuzzy look-alikes are not searched."""
         matches: list[Match] = []
         if self._cjk:
             self._find_cjk(text, matches)
         tokens = words(text.text)
         if self._words and tokens:
             self._find_words(text, tokens, matches)
-        if self._pinyin:
+        if self._pinyin and loose:
             for offset, run in cjk_runs(text.text[:PINYIN_CHARS]):
                 if len(run) >= 2:
                     self._pinyin_run(text, offset, run, matches)
-        if self._vocab and tokens:
+        if self._vocab and tokens and loose:
             self._find_fuzzy(text, tokens[:FUZZY_WORDS], matches)
         if self._window and len(tokens) >= 2:
             self._find_window(text, tokens[:WINDOW_WORDS], matches)

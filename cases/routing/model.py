@@ -1,8 +1,10 @@
 """The learned second opinion: a linear text classifier trained on labelled examples.
 
-Features (see :mod:`cases.routing.features`): character n-grams and English stem n-grams, TF-IDF weighted,
-plus the keyword evidence per category (whole message and lead). A multinomial logistic regression gives
-the category probabilities; a second, binary one gives the probability that the report is an emergency.
+Features (see :mod:`cases.routing.features`): character 1–3-grams and English stem n-grams, TF-IDF weighted. A
+one-vs-rest linear SVM scores every category; on cross-validated scores of the training examples one softmax is
+fitted, ``t·score + a·keywords + b·keywords_in_lead``, which both calibrates the probabilities (``t``) and says how
+far to trust the rules' keyword evidence (``a``, ``b``). A second, binary SVM with Platt scaling gives the
+probability that the report is an emergency; its threshold is set low, from cross-validated training scores.
 Only the train split is learned from; the held-out split (:func:`cases.routing.examples.split`) sets the
 confidence threshold (the lowest at which fewer than 1 in 20 confident decisions are wrong) and the scores
 that decide whether a retrained model may replace the current one.
@@ -35,7 +37,7 @@ _EMERGENCY_MISS = 10
 _EMERGENCY_FLOOR = 0.1
 """Emergency probability at or above which a report is treated as an emergency (recall before precision)."""
 NEIGHBOURS = 3
-_C_SVM = 1.0
+_C_SVM = 2.0
 _DEFAULT_TEMPERATURE = 3.0
 _DEFAULT_KEYWORD = 1.0
 
@@ -108,18 +110,31 @@ class RoutingModel:
         probabilities = _softmax(scores)
         emergency = float(self.emergency_coef[columns] @ values + self.emergency_coef[width:] @ extra
                           + self.emergency_intercept)
-        ranked = sorted(zip(self.categories, probabilities.tolist(), strict=True), key=lambda p: -p[1])
+        order = np.argsort(-probabilities, kind="stable")
+        rounded = np.round(probabilities[order], 4).tolist()
         return Prediction(
-            probabilities=tuple((c, round(p, 4)) for c, p in ranked),
+            probabilities=tuple(zip([self.categories[i] for i in order], rounded, strict=True)),
             emergency_probability=round(1 / (1 + math.exp(-max(min(emergency, 50.0), -50.0))), 4),
             neighbours=self._neighbours(columns, values),
         )
 
     def _neighbours(self, columns: np.ndarray, values: np.ndarray) -> tuple[tuple[str, str, float], ...]:
+        """Cosine similarity to every training example, from the feature → examples index (only the columns
+        present in the message are read)."""
         if not len(columns) or not self.train_texts:
             return ()
-        similarity = self.neighbours_by_feature[columns].T @ values / math.sqrt(2)
-        best = np.argsort(-similarity)[:NEIGHBOURS]
+        index = self.neighbours_by_feature
+        starts, ends = index.indptr[columns], index.indptr[columns + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return ()
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
+        similarity = np.bincount(index.indices[offsets], weights=index.data[offsets] * np.repeat(values, lengths),
+                                 minlength=len(self.train_texts)) / math.sqrt(2)
+        count = min(NEIGHBOURS, len(similarity))
+        best = np.argpartition(-similarity, count - 1)[:count]
+        best = best[np.argsort(-similarity[best], kind="stable")]
         return tuple((self.train_texts[i], self.train_categories[i], round(float(similarity[i]), 3))
                      for i in best if similarity[i] > 0)
 
@@ -136,7 +151,8 @@ def _extra_row(keywords: Sequence[Match], categories: Sequence[str], text: str, 
 
 
 def train(key: str, categories: Sequence[str], examples: Sequence[Example], keywords: KeywordFinder,
-          danger: Callable[[str], int], *, extra: Sequence[Example] = ()) -> RoutingModel:
+          danger: Callable[[str], int], *, extra: Sequence[Example] = (),
+          emergency_categories: frozenset[str] = frozenset()) -> RoutingModel:
     """Train on the train split of ``examples`` plus every one of ``extra`` (local corrections), score on the
     held-out split of ``examples``. ``keywords``/``danger`` give the rules' evidence for a text."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # only training needs scikit-learn
@@ -172,7 +188,7 @@ def train(key: str, categories: Sequence[str], examples: Sequence[Example], keyw
         neighbours_by_feature=text_x.T.tocsr(), train_texts=texts, train_categories=[e.category for e in train_part],
         trained_on=len(train_part), emergency_threshold=emergency_threshold,
     )
-    _score_held_out(model, held, keywords, danger)
+    _score_held_out(model, held, keywords, danger, emergency_categories)
     return model
 
 
@@ -254,7 +270,7 @@ def _fit_words(vectorizer: Any, texts: list[str]) -> sparse.csr_matrix:
 
 
 def _score_held_out(model: RoutingModel, held: Sequence[Example], keywords: KeywordFinder,
-                    danger: Callable[[str], int]) -> None:
+                    danger: Callable[[str], int], emergency_categories: frozenset[str]) -> None:
     """Set the confidence threshold and the held-out scores from the held-out examples."""
     outcomes: list[tuple[float, bool]] = []
     emergencies = caught = 0
@@ -266,7 +282,8 @@ def _score_held_out(model: RoutingModel, held: Sequence[Example], keywords: Keyw
         outcomes.append((confidence, best == example.category))
         if example.emergency:
             emergencies += 1
-            caught += bool(signals or prediction.emergency_probability >= model.emergency_threshold)
+            caught += bool(signals or prediction.emergency_probability >= model.emergency_threshold
+                           or best in emergency_categories)
     model.threshold = choose_threshold(outcomes)
     correct = sum(ok for _, ok in outcomes)
     model.held_out = {

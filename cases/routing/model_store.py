@@ -85,8 +85,9 @@ def train_for(rules: Rules, examples: Sequence[Example], extra: Sequence[Example
     def danger(text: str) -> int:
         return len(index.danger.find(normalize_mapped(text)))
 
+    urgent = frozenset(c for c, category in rules.categories.items() if category.priority == "emergency")
     return train(model_key(rules, examples, extra), list(rules.categories), examples, keywords, danger,
-                 extra=extra)
+                 extra=extra, emergency_categories=urgent)
 
 
 class ModelStore:

@@ -54,7 +54,7 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "leaning over the rail", "climbing over",
     # smells and calls for help
     "一氧化碳", "头晕", "呕吐", "carbon monoxide", "co alarm", "dizzy", "fumes",
-    "卡进", "夹住", "卡住了手", "got a shock", "electric shock",
+    "卡进", "夹住", "卡住了手", "被卡", "卡在里面", "被压", "pinned", "got a shock", "electric shock",
     "臭鸡蛋味", "焦糊味", "烧焦味", "rotten egg", "burning smell", "smell of burning",
     "打120", "打119", "打110", "叫救护车", "急救", "call an ambulance", "ambulance", "call 911", "911",
 )
@@ -70,4 +70,4 @@ class DangerMatcher:
 
     def find(self, text: Normalized) -> list[Match]:
         """The signals present (fuzzy and pinyin look-alikes excluded: a danger word must really be there)."""
-        return [m for m in resolve_overlaps(self.matcher.find(text)) if m.form not in ("fuzzy", "pinyin")]
+        return resolve_overlaps(self.matcher.find(text, loose=False))
