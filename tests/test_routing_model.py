@@ -169,3 +169,32 @@ def test_recategorising_and_lowering_priority_are_learned(session: Session, rule
     assert event.data == {"from": "emergency", "to": "normal"}
     with pytest.raises(svc.PermissionDenied):
         set_priority(session, ticket_id=ticket.id, actor=w.neighbour, rules=rules, priority="low", now=now)
+
+
+def test_the_nightly_job_retrains_on_local_examples_and_switches_when_no_worse(
+        rules: Rules, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.app import routing_retrain_job
+    from bot.context import BotContext
+    from cases.db import make_engine, upgrade
+
+    monkeypatch.setenv("GRIDBOT_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "examples"
+    folder.mkdir()
+    write_examples(folder / "small.tsv", SMALL * 2 + [Example(e.category, e.emergency, e.text + "！") for e in SMALL])
+    small_rules = rules.model_copy(update={"examples": str(folder)})
+    ctx = BotContext.create(small_rules, secret="s", model=current_model(small_rules))
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    upgrade(engine)
+    job = routing_retrain_job(ctx)
+    now = datetime(2026, 11, 30)
+    assert job(engine, now) is None  # nothing local yet: no retrain
+    with Session(engine) as session:
+        session.add(RoutingExample(text="小区门口卖菜的占了人行道", category="vendor", source="staff", created_at=now))
+        session.commit()
+    before = ctx.model
+    result = job(engine, now)
+    assert result is not None and result.candidate["examples"] == result.current["examples"]
+    assert (ctx.model is result.model) == result.switched and (ctx.model is before) != result.switched
+    if result.switched:
+        assert job(engine, now) is None  # the same local examples are not learned twice
+    engine.dispose()
