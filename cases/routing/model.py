@@ -38,6 +38,7 @@ _EMERGENCY_FLOOR = 0.1
 """Emergency probability at or above which a report is treated as an emergency (recall before precision)."""
 NEIGHBOURS = 3
 _C_SVM = 2.0
+_SVM_ITERATIONS = 20_000
 _DEFAULT_TEMPERATURE = 3.0
 _DEFAULT_KEYWORD = 1.0
 
@@ -210,7 +211,7 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
     from sklearn.svm import LinearSVC
 
     classes = np.unique(labels)
-    svm = LinearSVC(C=_C_SVM).fit(x, labels)
+    svm = LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS).fit(x, labels)
     raw_coef, raw_intercept = svm.coef_, svm.intercept_
     if len(classes) == 2:  # one score: positive for the second class
         raw_coef = np.vstack([-raw_coef[0] / 2, raw_coef[0] / 2])
@@ -218,7 +219,8 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
     params = np.array([_DEFAULT_TEMPERATURE, _DEFAULT_KEYWORD, 0.0])
     folds = _folds(labels)
     if folds >= 2:
-        scores = cross_val_predict(LinearSVC(C=_C_SVM), x, labels, method="decision_function",
+        scores = cross_val_predict(LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS), x, labels,
+                                   method="decision_function",
                                    cv=StratifiedKFold(folds, shuffle=True, random_state=0))
         if scores.ndim == 1:
             scores = np.column_stack([-scores / 2, scores / 2])
@@ -248,9 +250,12 @@ def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray, signalled: np.ndarray) 
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.svm import LinearSVC
 
-    svm = LinearSVC(C=_C_SVM, class_weight="balanced").fit(x, truth)
+    def svm_() -> LinearSVC:
+        return LinearSVC(C=_C_SVM, class_weight="balanced", max_iter=_SVM_ITERATIONS)
+
+    svm = svm_().fit(x, truth)
     folds = min(3, int(truth.sum()), int((~truth).sum()))
-    scores = cross_val_predict(LinearSVC(C=_C_SVM, class_weight="balanced"), x, truth, method="decision_function",
+    scores = cross_val_predict(svm_(), x, truth, method="decision_function",
                                cv=StratifiedKFold(folds, shuffle=True, random_state=0))
     platt = LogisticRegression().fit(scores.reshape(-1, 1), truth)
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
