@@ -32,13 +32,14 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "fell down", "fallen down", "can't get up", "cannot get up", "unconscious", "not breathing", "passed out",
     "collapsed", "not responding", "unresponsive", "heart attack", "help me",
     # electricity
-    "冒火花", "打火花", "电线掉", "电线断了", "触电", "漏电",
+    "冒火花", "冒火星", "打火花", "火星四溅", "电线掉", "电线断了", "触电", "漏电",
     "sparking", "sparks", "live wire", "electrocuted", "electric shock",
     # someone alone not answering
     "无人应门", "没人应门", "敲门没人应", "电话打不通", "联系不上", "好几天没出门",
     "not answering", "no answer", "hasn't been seen",
     # water and structure dangers
-    "塌了", "坍塌", "掉下来砸", "淹了", "collapsing", "flooding into", "caving in",
+    "塌了", "坍塌", "突然塌陷", "掉下来砸", "淹了",
+    "sinkhole opened", "car fell", "collapsing", "flooding into", "caving in",
     "落水", "掉水里", "掉进水", "溺水", "掉进河", "掉进池塘", "被水冲走", "困在车里", "车里有人",
     "drowning", "fell into the water", "fell into the river", "fell into the pond", "fell in the lake",
     "swept away", "people inside", "trapped inside",
