@@ -53,7 +53,8 @@ def _free_port() -> int:
 async def test_gridbot_run_answers_and_stops_on_sigterm(emu: BotApiEmulator, tmp_path: Path, mode: str) -> None:
     env = {**os.environ, "GRIDBOT_TOKEN": TOKEN, "GRIDBOT_API_BASE_URL": emu.base_url,
            "GRIDBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-           "GRIDBOT_RULES": str(ROOT / "routing_rules.yaml")}
+           "GRIDBOT_RULES": str(ROOT / "routing_rules.yaml"),
+           "PYTHONPATH": str(ROOT)}  # this tree's code, not whatever the virtualenv has installed
     args = [sys.executable, "-m", "cli.main", "run"]
     if mode == "webhook":
         port = _free_port()
