@@ -2,6 +2,11 @@
 
 Run: ``.venv/bin/python -m benchmarks.routing_bench [--messages 3000] [--keywords 1000] [--grids 500]``.
 
+Three methods: ``indexed`` (keywords alone), ``combined`` (keywords + the trained classifier, as the bot routes;
+for the large rules the classifier is trained on ``--examples`` generated labelled messages) and ``naive``.
+Model build time, peak memory and size are printed, then the quality on the bundled held-out split and on
+every ``benchmarks/data/*_eval.tsv`` set.
+
 The naive baseline is what one would write without an index: ``fuzz.partial_ratio`` of every keyword
 against the message, then a shapely ``contains`` test of every grid polygon (or, without a point,
 ``partial_ratio`` of every place name). Both run over the same generated messages (Chinese and
@@ -12,7 +17,9 @@ in the same process. Reported: messages per second and p50/p99 latency per messa
 from __future__ import annotations
 
 import argparse
+import pickle
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -25,6 +32,10 @@ from shapely.geometry import Point, Polygon
 
 from benchmarks.gen_rules import write
 from cases.routing import Report, RoutingIndex, route
+from cases.routing.evaluate import evaluate, format_evaluation
+from cases.routing.examples import Example, read_examples, split
+from cases.routing.model import RoutingModel
+from cases.routing.model_store import bundled_examples, train_for
 from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
 
@@ -44,6 +55,8 @@ class Result:
     per_second: float
     p50_ms: float
     p99_ms: float
+    cpu_ms: float
+    """CPU time per message (robust to other processes on a busy machine, unlike the wall-clock columns)."""
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -55,16 +68,24 @@ def _typo(word: str, rng: random.Random) -> str:
 
 def messages(rules: Rules, count: int, seed: int = 1) -> list[Report]:
     """Realistic-looking reports built from ``rules``' own keywords, places and polygons."""
+    return [report for report, _ in labelled(rules, count, seed)]
+
+
+def labelled(rules: Rules, count: int, seed: int = 1) -> list[tuple[Report, str]]:
+    """:func:`messages` with the category of the keyword each was built from (``other`` when none)."""
     rng = random.Random(seed)
-    keywords = sorted(k for c in rules.categories.values() for k in c.keywords)
+    owner = {k: c for c, cat in rules.categories.items() for k in cat.keywords}
+    keywords = sorted(owner)
     places = sorted(p for g in rules.grids for p in rules.areas[g].places)
     boxes = [rules.areas[g].boundary for g in rules.grids if rules.areas[g].boundary]
-    reports: list[Report] = []
+    reports: list[tuple[Report, str]] = []
     for _ in range(count):
         kind = rng.random()
         parts = [rng.choice(_FILLER_ZH if rng.random() < 0.5 else _FILLER_EN)]
+        category = "other"
         if kind < 0.8 and keywords:
             word = rng.choice(keywords)
+            category = owner[word]
             if kind < 0.15:
                 word = _typo(word, rng)
             elif kind < 0.25:
@@ -80,7 +101,7 @@ def messages(rules: Rules, count: int, seed: int = 1) -> list[Report]:
             lon, lat = rng.uniform(min(lons), max(lons)), rng.uniform(min(lats), max(lats))
         elif where < 0.85 and places:
             parts.insert(rng.randrange(len(parts) + 1), rng.choice(places))
-        reports.append(Report(" ".join(parts), lat, lon))
+        reports.append((Report(" ".join(parts), lat, lon), category))
     return reports
 
 
@@ -118,42 +139,62 @@ def _measure(name: str, method: str, run: Callable[[Report], object], reports: l
         run(report)
     latencies: list[float] = []
     clock = time.perf_counter
+    cpu = time.process_time()
     started = clock()
     for report in reports:
         t0 = clock()
         run(report)
         latencies.append(clock() - t0)
     elapsed = clock() - started
+    cpu_ms = (time.process_time() - cpu) / len(reports) * 1e3
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return Result(name, method, len(reports), len(reports) / elapsed, statistics.median(latencies) * 1e3, p99 * 1e3)
+    return Result(name, method, len(reports), len(reports) / elapsed, statistics.median(latencies) * 1e3, p99 * 1e3,
+                  cpu_ms)
 
 
-def bench(name: str, rules: Rules, count: int, naive_count: int, seed: int = 1) -> list[Result]:
-    """Indexed and naive results for one rules file."""
+def build_model(name: str, rules: Rules, examples: list[Example]) -> RoutingModel:
+    """Train the classifier for ``rules``, printing its build time (wall and CPU), the growth of the process's
+    peak memory (RSS) and the pickled size."""
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started, cpu = time.perf_counter(), time.process_time()
+    model = train_for(rules, examples)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    size = len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    print(f"{name}: model trained on {model.trained_on} examples in {seconds:.1f} s ({cpu_seconds:.1f} s CPU), "
+          f"peak RSS grew {grown / 1024:.0f} MiB, pickled {size / 2**20:.1f} MiB; held-out {model.held_out}")
+    return model
+
+
+def bench(name: str, rules: Rules, count: int, naive_count: int, seed: int = 1,
+          model: RoutingModel | None = None) -> list[Result]:
+    """Indexed (keywords only), combined (keywords + classifier) and naive results for one rules file."""
     reports = messages(rules, count, seed)
     started = time.perf_counter()
     index = RoutingIndex.build(rules)
     build_ms = (time.perf_counter() - started) * 1e3
     print(f"{name}: index built in {build_ms:.0f} ms")
     naive = Naive(rules)
-    return [
-        _measure(name, "indexed", lambda r: route(r, rules, index), reports),
-        _measure(name, "naive", naive.route, reports[:naive_count]),
-    ]
+    results = [_measure(name, "indexed", lambda r: route(r, rules, index=index), reports)]
+    if model is not None:
+        results.append(_measure(name, "combined", lambda r: route(r, rules, model, index), reports))
+    results.append(_measure(name, "naive", naive.route, reports[:naive_count]))
+    return results
 
 
 def table(results: list[Result]) -> str:
     """The results side by side with the throughput ratio per rules file."""
-    lines = [f"{'rules':<28} {'method':<8} {'messages':>8} {'msg/s':>10} {'p50 ms':>8} {'p99 ms':>8}"]
+    lines = [f"{'rules':<28} {'method':<8} {'messages':>8} {'msg/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8}"]
     for r in results:
         lines.append(f"{r.rules:<28} {r.method:<8} {r.messages:>8} {r.per_second:>10.0f} "
-                     f"{r.p50_ms:>8.3f} {r.p99_ms:>8.3f}")
+                     f"{r.p50_ms:>8.3f} {r.p99_ms:>8.3f} {r.cpu_ms:>8.3f}")
     for name in dict.fromkeys(r.rules for r in results):
-        fast = next(r for r in results if r.rules == name and r.method == "indexed")
         slow = next(r for r in results if r.rules == name and r.method == "naive")
-        lines.append(f"{name}: indexed is {fast.per_second / slow.per_second:.1f}x the naive throughput, "
-                     f"p99 {fast.p99_ms:.3f} ms vs {slow.p99_ms:.3f} ms")
+        for fast in (r for r in results if r.rules == name and r.method != "naive"):
+            lines.append(f"{name}: {fast.method} is {fast.per_second / slow.per_second:.1f}x the naive throughput "
+                         f"({slow.cpu_ms / fast.cpu_ms:.1f}x in CPU time), p99 {fast.p99_ms:.3f} ms vs "
+                         f"{slow.p99_ms:.3f} ms")
     return "\n".join(lines)
 
 
@@ -165,15 +206,25 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--keywords", type=int, default=1000)
     parser.add_argument("--grids", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--examples", type=int, default=3000, help="generated training examples, large rules")
     args = parser.parse_args(argv)
-    results = bench("bundled routing_rules.yaml", load_rules(ROOT / "routing_rules.yaml"), args.messages,
-                    args.naive_messages, args.seed)
+    bundled = load_rules(ROOT / "routing_rules.yaml")
+    bundled_examples_ = bundled_examples(bundled)
+    model = build_model("bundled", bundled, bundled_examples_) if bundled_examples_ else None
+    results = bench("bundled routing_rules.yaml", bundled, args.messages, args.naive_messages, args.seed, model)
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp) / "large_rules.yaml", keywords=args.keywords, grids=args.grids, seed=args.seed)
         large = load_rules(path)
     label = f"large ({args.keywords} kw, {args.grids} grids)"
-    results += bench(label, large, args.messages, args.naive_messages, args.seed)
+    training = [Example(c, False, r.text) for r, c in labelled(large, args.examples, args.seed + 1)]
+    large_model = build_model(label, large, training)
+    results += bench(label, large, args.messages, args.naive_messages, args.seed, large_model)
     print(table(results))
+    if model is not None:
+        held = split(bundled_examples_)[1]
+        print(format_evaluation(evaluate(bundled, held, model), "bundled held-out split"))
+        for extra in sorted((ROOT / "benchmarks" / "data").glob("*_eval.tsv")):
+            print(format_evaluation(evaluate(bundled, read_examples(extra, bundled.categories), model), extra.name))
     return results
 
 

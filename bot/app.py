@@ -17,11 +17,15 @@ from bot.handlers import handle_update, on_give_up
 from bot.notifier import TelegramNotifier
 from bot.runtime import Job, JobFn, Runtime
 from cases.clock import Clock, utcnow
-from cases.db import make_engine, session_scope, upgrade
+from cases.db import make_engine, read_scope, session_scope, upgrade
 from cases.holiday_calendar import check_calendar_at
 from cases.retention import prune
+from cases.routing.examples import ExampleError
+from cases.routing.model import RoutingModel
+from cases.routing.model_store import current_model, retrain_if_changed
 from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
+from cases.services.learning import local_examples
 from cases.settings import Settings
 from cases.sweep import sweep_then_send_digests
 
@@ -80,6 +84,37 @@ def _apply_renames(engine: Engine, rules: Rules, now: datetime) -> None:
         log.info("rules: %s", report.describe())
 
 
+ROUTING_RETRAIN_SECONDS = 86400.0
+"""The routing classifier is retrained daily (and at start) when staff or residents taught it something new."""
+
+
+def routing_retrain_job(ctx: BotContext) -> JobFn:
+    """Retrain on bundled + local examples when the local ones changed; switch in unless worse on the held-out
+    split (:func:`cases.routing.model_store.retrain`, which logs why)."""
+
+    def job(engine: Engine, now: datetime) -> object:
+        with read_scope(engine) as session:
+            local = local_examples(session, list(ctx.rules.categories))
+        if ctx.model is None or not local:
+            return None
+        result = retrain_if_changed(ctx.rules, local)
+        if result is not None and result.switched:
+            ctx.model = result.model
+        return result
+
+    return job
+
+
+def load_routing_model(rules: Rules) -> RoutingModel | None:
+    """The routing classifier for ``rules`` (trained now if the examples or rules changed); None, with a
+    warning, when the examples cannot be read: routing then uses keywords alone."""
+    try:
+        return current_model(rules)
+    except (ExampleError, ValueError) as exc:
+        log.warning("routing examples not used, keywords only: %s", exc)
+        return None
+
+
 def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine | None = None,
               clock: Clock = utcnow, migrate: bool = True, runtime_options: dict[str, Any] | None = None,
               on_ready: Callable[[User], None] | None = None) -> App:
@@ -96,10 +131,11 @@ def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine 
     calendar = check_calendar_at(rules, clock())
     for line in calendar.problems + calendar.warnings:
         log.warning("rules: %s", line)
-    ctx = BotContext.create(rules, secret=settings.webhook_secret or settings.token)
+    ctx = BotContext.create(rules, secret=settings.webhook_secret or settings.token, model=load_routing_model(rules))
     notifier = TelegramNotifier(ctx)
     jobs: list[Job] = [("sweep", settings.sweep_seconds, sweep_job(rules, notifier)),
-                       ("retention", RETENTION_SECONDS, retention_job(timedelta(days=settings.keep_days)))]
+                       ("retention", RETENTION_SECONDS, retention_job(timedelta(days=settings.keep_days))),
+                       ("routing_retrain", ROUTING_RETRAIN_SECONDS, routing_retrain_job(ctx))]
 
     def ready(user: User) -> None:
         ctx.bot_username = user.username or ctx.bot_username

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 from telegram import CallbackQuery, Message, Update, User
 
-from bot import resident, staff
+from bot import resident, staff, triage
 from bot.context import BotContext
 from bot.intake import answers_location_question, on_location, on_voice, pending_location, take_report
 from bot.joining import cmd_join
@@ -115,7 +115,7 @@ def on_command(session: Session, ctx: BotContext, person: Person, message: Messa
     with_args = {
         "cancel": resident.cmd_cancel, "join": cmd_join, "ticket": staff.cmd_ticket,
         "pause": staff.cmd_pause, "resume": staff.cmd_resume, "merge": staff.cmd_merge,
-        "find": staff.cmd_find,
+        "find": staff.cmd_find, "priority": triage.cmd_priority,
     }
     if command in simple:
         simple[command](session, ctx, person, chat_id, now=now)

@@ -15,9 +15,11 @@ from bot.dispatching import dispatch, hold_for_review
 from bot.render import local_time, target_label
 from bot.replies import say, tell
 from bot.state import clear_state, get_state, set_state
+from bot.texts import t
 from cases import outbox
 from cases.models import ChatState, Person, Ticket, TicketEvent
 from cases.routing.router import Report, RouteDecision, route
+from cases.rules.schema import LocalizedText
 from cases.services import tickets as svc
 
 VOICE_ATTACH_WINDOW = timedelta(minutes=15)
@@ -25,7 +27,7 @@ VOICE_ATTACH_WINDOW = timedelta(minutes=15)
 
 def decide(ctx: BotContext, text: str, *, lat: float | None, lon: float | None, home: str | None) -> RouteDecision:
     """Route a report with the bot's rules."""
-    return route(Report(text=text, lat=lat, lon=lon, home_area=home), ctx.rules)
+    return route(Report(text=text, lat=lat, lon=lon, home_area=home), ctx.rules, ctx.model)
 
 
 _REPORTS_SINCE = select(func.count()).select_from(Ticket).where(
@@ -55,10 +57,13 @@ def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: i
         return ticket  # a redelivered message: it was answered the first time
     assert ticket.id is not None
     lang = person.language
-    category = ctx.rules.categories.get(ticket.category)
-    if category and category.emergency_advice:
+    advice = emergency_advice(ctx, ticket.category, ticket.priority)
+    if advice is not None:
         tell(session, person, "emergency_advice", now=now, ticket_id=ticket.id, purpose="advice",
-             advice=category.emergency_advice.get(lang))
+             advice=advice.get(lang))
+    elif ticket.priority == "emergency":
+        tell(session, person, "emergency_advice", now=now, ticket_id=ticket.id, purpose="advice",
+             advice=t("rx_general_advice", lang))
     if ticket.target is None or ticket.status == "draft":
         ask_location(session, ctx, person, ticket, now=now)
         return ticket
@@ -69,6 +74,15 @@ def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: i
              markup=kb.category_keyboard(ctx.codec, ctx.rules, ticket.id, choices, lang),
              category=ctx.rules.category_name(ticket.category, lang))
     return ticket
+
+
+def emergency_advice(ctx: BotContext, category_id: str, priority: str) -> LocalizedText | None:
+    """The advice to send at once: the category's own, else (for a report judged an emergency by its danger
+    signals) the rules' general danger advice."""
+    category = ctx.rules.categories.get(category_id)
+    if category is not None and category.emergency_advice is not None:
+        return category.emergency_advice
+    return ctx.rules.danger_signals.advice if priority == "emergency" else None
 
 
 CLOSE_RUNNER_UP = 0.8
@@ -178,7 +192,7 @@ def answers_location_question(session: Session, ctx: BotContext, person: Person,
     ticket = session.get(Ticket, state.ticket_id)
     if ticket is None or ticket.status != "draft":
         return False
-    answer = decide(ctx, text, lat=None, lon=None, home=None)
+    answer = route(Report(text=text), ctx.rules)  # keywords alone: does it name a problem, or only a place?
     if answer.location_source != "place" or answer.category != "other" or answer.area is None:
         return False  # a new report, not an answer: it gets its own ticket
     return locate_draft(session, ctx, person, ticket, now=now, area=answer.area)

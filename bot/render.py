@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.routing_texts import render_explanation
 from bot.texts import CATALOGUE, t
 from cases.clock import as_utc
 from cases.durations import format_duration
@@ -74,14 +75,11 @@ def reporter_label(person: Person | None, lang: str) -> str:
     return label + t("unreachable_mark", lang) if person is not None and person.unreachable else label
 
 
-def explain_short(ticket: Ticket) -> str:
-    """The routing reason kept on the ticket, in one line."""
+def explain_short(ticket: Ticket, rules: Rules, lang: str) -> str:
+    """The routing reason kept on the ticket, in ``lang``, in a few lines (keywords, classifier, urgency)."""
     explanation = ticket.explanation or {}
-    summary = explanation.get("explanation_text")
-    if isinstance(summary, str) and summary:
-        return shorten(summary, 400)
-    parts = [f"{key}={value}" for key, value in explanation.items() if isinstance(value, str | int | float)]
-    return shorten("; ".join(parts), 300) or "-"
+    lines = render_explanation(explanation, rules, lang, neighbours=False) if "category" in explanation else []
+    return shorten("\n".join(lines), 400) if lines else "-"
 
 
 def ticket_details(
@@ -111,7 +109,7 @@ def ticket_details(
         claim_by=local_time(rules, ticket.claim_by),
         resolve_by=local_time(rules, ticket.resolve_by),
         text=shorten(ticket.text or "-", TEXT_CHARS),
-        why=explain_short(ticket),
+        why=explain_short(ticket, rules, lang),
     )
     lines = [card, "", t("history_header", lang)]
     lines += [event_line(rules, event, lang) for event in events]

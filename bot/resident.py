@@ -204,11 +204,13 @@ def _resident_action(session: Session, ctx: BotContext, person: Person, ticket: 
             raise TransitionError("category can no longer change")
         category = order[position]
         decision = decide(ctx, ticket.text, lat=ticket.lat, lon=ticket.lon, home=ticket.area or person.home_area)
-        _, routed, _ = apply_routes(rules, category, rules.categories[category].priority, decision.area)
+        # A report judged an emergency (danger signals) stays one; staff can lower it.
+        priority = "emergency" if ticket.priority == "emergency" else rules.categories[category].priority
+        _, routed, _ = apply_routes(rules, category, priority, decision.area)
         target = routed or ticket.target
         previous_target = ticket.target
         svc.recategorize(session, ticket_id=ticket.id, actor=person, rules=rules, category=category,
-                         priority=rules.categories[category].priority, target=target, now=now)
+                         priority=priority, target=target, now=now)
         close_press(session, query_id, chat_id, message_id, now=now)
         tell(session, person, "category_changed", now=now, ticket_id=ticket.id,
              category=rules.category_name(category, lang), target=target_label(rules, target, lang))

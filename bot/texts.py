@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import string
 
+from bot.routing_texts import ROUTING_TEXTS
+
 LANGS = ("zh", "en")
 
 CATALOGUE: dict[str, dict[str, str]] = {
@@ -381,6 +383,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
 from bot.texts_refusals import REFUSALS  # noqa: E402 (refusal and guard texts live beside this file)
 
 CATALOGUE.update(REFUSALS)
+CATALOGUE.update(ROUTING_TEXTS)  # routing explanations (bot/routing_texts.py)
 
 
 def t(key: str, lang: str, **values: object) -> str:

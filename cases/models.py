@@ -299,3 +299,21 @@ __all__ = [
     "Ticket",
     "TicketEvent",
 ]
+
+
+class RoutingExample(SQLModel, table=True):
+    """A labelled example learned from the district: a staff recategorisation or a resident's category pick.
+
+    ``gridbot routing retrain`` trains on these together with the bundled examples.
+    """
+
+    __tablename__ = "routing_example"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    category: str
+    emergency: bool = False
+    source: str = Field(description="'staff' (a recategorisation) or 'resident' (a pick from the buttons)")
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -11,6 +11,7 @@ from cli import (
     digest_cmd,
     invite_cmd,
     route_cmd,
+    routing_cmd,
     rules_cmd,
     run_cmd,
     seed_cmd,
@@ -30,7 +31,7 @@ app = typer.Typer(
 )
 
 for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd,
-                seed_cmd):
+                seed_cmd, routing_cmd):
     _module.register(app)
 
 

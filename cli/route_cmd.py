@@ -13,7 +13,10 @@ from typing import Any
 
 import typer
 
+from bot.routing_texts import render_explanation
 from cases.routing import Report, RoutingIndex, route
+from cases.routing.examples import ExampleError
+from cases.routing.model_store import current_model
 from cli.db_cmd import open_rules
 
 
@@ -29,26 +32,39 @@ def route_command(
     home: str | None = typer.Option(None, "--home", help="the resident's remembered home area (grid id)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of text"),
     rules_path: str | None = typer.Option(None, "--rules", help="rules file (default: GRIDBOT_RULES)"),
+    lang: str = typer.Option("en", "--lang", help="language of the explanation: zh or en"),
+    keywords_only: bool = typer.Option(False, "--keywords-only", help="route by keywords alone (no classifier)"),
 ) -> None:
     """Route a message with the rules and explain the decision (a dry run: nothing is stored)."""
     if (lat is None) != (lon is None):
         typer.echo("give both --lat and --lon, or neither", err=True)
         raise typer.Exit(2)
+    if lang not in ("zh", "en"):
+        typer.echo("--lang must be zh or en", err=True)
+        raise typer.Exit(2)
     rules = open_rules(rules_path)
     index = RoutingIndex.for_rules(rules)
+    try:
+        model = None if keywords_only else current_model(rules)
+    except ExampleError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     if text == "-":
         for line in sys.stdin:
             report = _line_report(line, lat, lon, home)
             if report is not None:
-                decision = route(report, rules, index)
+                decision = route(report, rules, model, index)
                 typer.echo(json.dumps(decision.to_dict(), ensure_ascii=False))
         return
-    decision = route(Report(text, lat, lon, home), rules, index)
+    decision = route(Report(text, lat, lon, home), rules, model, index)
     if as_json:
         typer.echo(json.dumps(decision.to_dict(), ensure_ascii=False))
         return
     typer.echo(f"category: {decision.category}  priority: {decision.priority}  area: {decision.area or '-'}  "
                f"target: {decision.target or '- (location needed)'}")
+    for line in render_explanation(decision.to_dict(), rules, lang):
+        typer.echo(line)
+    typer.echo("")
     typer.echo(decision.explain())
 
 

@@ -25,6 +25,8 @@ from cases.rules.schema import Rules
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("GRIDBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("GRIDBOT_REQUIRE_PG") == "1"
+# Trained routing models are cached here (once per content hash), not in the user's home.
+os.environ.setdefault("GRIDBOT_CACHE_DIR", str(ROOT / ".pytest_cache" / "gridbot"))
 
 # Used only until the bundled routing_rules.yaml and its loader exist.
 _FALLBACK_RULES: dict[str, Any] = {

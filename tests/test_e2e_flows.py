@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
+from cases.models import RoutingExample
 from tests.harness import BotHarness
 
 pytestmark = pytest.mark.e2e
@@ -380,13 +382,17 @@ async def test_unsure_category_offers_choices_and_the_resident_picks(tmp_path: P
     async with BotHarness(tmp_path) as h:
         await _staffed(h)
         h.resident(RESIDENT, "陈阿姨")
-        h.emu.send_text(RESIDENT, "金鹗小区5栋门口有人乱停车，还堆了很多垃圾")
+        h.emu.send_text(RESIDENT, "金鹗小区5栋这边有个情况想反映一下")  # says where, not what
         await h.expect(RESIDENT, "如果不对，请点选正确的类别")
-        assert h.ticket(1).category == "parking"
+        assert h.ticket(1).category == "other"
+        pick = "garbage"
         await h.click(RESIDENT, RESIDENT, "垃圾清运")
         await h.expect(RESIDENT, "已改为")
-        assert h.ticket(1).category == "garbage"
+        assert h.ticket(1).category == pick
         assert any(e.kind.startswith("recategori") for e in h.events(1))
+        with Session(h.app.engine) as session:  # the pick is kept as a labelled example
+            learned = session.exec(select(RoutingExample)).all()
+        assert [(r.category, r.source, r.ticket_id) for r in learned] == [(pick, "resident", h.ticket(1).id)]
 
 
 async def test_a_report_matching_no_category_goes_to_other_and_offers_categories(tmp_path: Path) -> None:

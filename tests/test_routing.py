@@ -295,4 +295,4 @@ def test_index_is_cached_per_rules_object() -> None:
 
 def test_route_uses_a_given_index(small: Rules) -> None:
     index = RoutingIndex.build(small)
-    assert route(Report("燃气"), small, index) == route(Report("燃气"), small)
+    assert route(Report("燃气"), small, index=index) == route(Report("燃气"), small)

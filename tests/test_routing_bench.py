@@ -37,8 +37,10 @@ def test_naive_baseline_agrees_on_plain_messages(rules: Rules) -> None:
 
 
 def test_benchmark_runs_and_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
-    results = routing_bench.main(["--messages", "40", "--naive-messages", "10", "--keywords", "60", "--grids", "20"])
-    assert [(r.method, r.messages) for r in results] == [("indexed", 40), ("naive", 10)] * 2
+    results = routing_bench.main(["--messages", "40", "--naive-messages", "10", "--keywords", "60", "--grids", "20",
+                                  "--examples", "120"])
+    assert [(r.method, r.messages) for r in results] == [("indexed", 40), ("combined", 40), ("naive", 10)] * 2
     assert all(r.per_second > 0 and r.p99_ms >= r.p50_ms for r in results)
     out = capsys.readouterr().out
     assert "x the naive throughput" in out and "large (60 kw, 20 grids)" in out
+    assert "model trained on" in out and "bundled held-out split" in out and "emergency recall" in out

@@ -35,7 +35,7 @@ def test_route_never_raises_and_is_deterministic(rules: Rules, text: str, lat: f
     assert decision.area is None or rules.areas[decision.area].kind == "grid"
     assert decision.needs_location == (decision.target is None)
     assert route(report, rules) == decision
-    assert route(report, rules, RoutingIndex.build(rules)) == decision
+    assert route(report, rules, index=RoutingIndex.build(rules)) == decision
     assert decision.explain()
 
 

@@ -27,6 +27,7 @@ class Row(NamedTuple):
     point: tuple[float, float] | None = None  # (lat, lon)
     home: str | None = None
     source: str | None = None  # expected location_source when it matters
+    emergency: bool = False  # a danger signal (sparks, smoke ...) makes it an emergency whatever the category
 
 
 def _grid(area: str | None) -> str | None:
@@ -51,7 +52,7 @@ TABLE: dict[str, Row] = {
     "zh-gas-smell": Row("楼下有煤气味 柳林洲小区", "gas", "liulin-1", GAS),
     "zh-gas-no-place": Row("燃气泄漏了快来人", "gas", None, GAS),
     "zh-power-cut": Row("停电了 南湖华府", "power", "liulin-2", POWER),
-    "zh-power-sparks": Row("电箱冒火花 铁路新村", "power", "qiaoxi-2", POWER),
+    "zh-power-sparks": Row("电箱冒火花 铁路新村", "power", "qiaoxi-2", POWER, emergency=True),
     "zh-light-stairwell": Row("楼道灯坏了 金鹗小区12栋", "streetlight", "taizimiao-1", "grid:taizimiao-1"),
     "zh-light-street": Row("路灯不亮 学院路", "streetlight", "yunmeng-2", "grid:yunmeng-2"),
     "zh-garbage-full": Row("垃圾满了没人清运 白石岭小区", "garbage", "baishi-1", "grid:baishi-1"),
@@ -151,7 +152,8 @@ TABLE: dict[str, Row] = {
     # drainage 下水道 + 堵了 (10) beats water 水管 + 漏水 (8).
     "multi-drain-over-water": Row("水管漏水，下水道也堵了", "drainage", None, None),
     # power 'transformer' (11) beats safety 'smoke' (5).
-    "multi-transformer-smoke": Row("smoke coming out of the transformer at Yunmeng Road", "power", "yunmeng-1", POWER),
+    "multi-transformer-smoke": Row("smoke coming out of the transformer at Yunmeng Road", "power", "yunmeng-1", POWER,
+                                   emergency=True),
     # ---- shared points inside polygons ----
     "point-taizimiao-1": Row("水管爆了", "water", "taizimiao-1", "grid:taizimiao-1", point=(29.353, 113.104),
                              source="point"),
@@ -211,7 +213,7 @@ def test_route_table(row: Row, rules: Rules) -> None:
     got = (decision.category, decision.area, decision.target)
     assert got == (row.category, row.area, row.target), decision.explain()
     assert decision.needs_location == (row.target is None)
-    assert decision.priority == rules.categories[row.category].priority
+    assert decision.priority == ("emergency" if row.emergency else rules.categories[row.category].priority)
     if row.source is not None:
         assert decision.location_source == row.source, decision.explain()
     if row.category == "other":

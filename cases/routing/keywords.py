@@ -18,7 +18,10 @@ normalised message, every phrase it knows, in four stages:
    in one :func:`rapidfuzz.process.cdist` call; each phrase containing a close word is scored as a whole
    with :func:`rapidfuzz.fuzz.ratio` against a length-aware threshold (none for phrases of 4 letters
    or fewer, so ``bin`` never fuzzily matches ``bun``);
-5. **split** Chinese phrases of 3 or more characters written with a few other characters in between, as
+5. **window** English phrases of several words found as a set of stems (Snowball) within a small window, in
+   any order and with other words in between: ``I smell gas``, ``gas smell`` and ``smelled of gas`` all find
+   ``smell of gas`` (form ``window``, score :data:`WINDOW_SCORE`; small words such as ``of`` are ignored);
+6. **split** Chinese phrases of 3 or more characters written with a few other characters in between, as
    people talk: 楼道里的灯 finds 楼道灯, 灯全坏了 finds 灯坏了. At most :data:`SPLIT_GAP` characters in
    all, Chinese ones only (never across punctuation), scored below every exact form so the category is
    marked uncertain when nothing else supports it.
@@ -35,6 +38,7 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+import snowballstemmer
 from rapidfuzz import fuzz, process
 
 from cases.textnorm import Normalized, cjk_runs, has_cjk, is_cjk, normalize, pinyin_syllables, words
@@ -45,13 +49,15 @@ __all__ = [
     "Match",
     "MatchForm",
     "PhraseMatcher",
+    "content_stems",
     "fuzzy_cutoff",
     "resolve_overlaps",
     "stem",
     "units",
+    "word_stem",
 ]
 
-MatchForm = Literal["exact", "t2s", "variant", "verb", "pinyin", "fuzzy", "split"]
+MatchForm = Literal["exact", "t2s", "variant", "verb", "pinyin", "fuzzy", "window", "split"]
 PINYIN_CHARS = 512
 """Only this many normalised characters from the start are searched for pinyin homophones."""
 FUZZY_WORDS = 64
@@ -67,6 +73,16 @@ _SPLIT_MIN_CHARS = 3
 _SPLIT_SCORE = 85.0
 _SPLIT_STEP = 5.0
 """A split match scores ``_SPLIT_SCORE - _SPLIT_STEP * characters in between``."""
+WINDOW_SCORE = 95.0
+"""A multi-word phrase found as its stems in another order or with words in between."""
+WINDOW_EXTRA = 3
+"""At most this many other words may stand among a window match's own words."""
+WINDOW_WORDS = 256
+"""Only this many words from the start are searched for window matches."""
+_STOP_TEXT = ("a an the of in on at to from for with by and or is are was were be been it its my our your their this "
+              "that there here some any like very so")
+STOP_WORDS = frozenset(_STOP_TEXT.split(" "))
+"""Small English words ignored when a phrase is matched as a set of stems."""
 VERB_FORM_SCORE = 85.0
 """An -ed/-ing form of a one-word keyword (``fired`` for ``fire``) scores below every exact form, so the
 category is marked uncertain (the resident is offered the choices) when nothing else supports it."""
@@ -127,6 +143,22 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") else word
 
 
+_SNOWBALL = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def word_stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of an English word (``smelled``, ``smells`` → ``smell``); others unchanged."""
+    if not word.isascii() or not word.isalpha():
+        return word
+    return str(_SNOWBALL.stemWord(word))
+
+
+def content_stems(words_: Iterable[str]) -> tuple[str, ...]:
+    """Stems of the words that carry meaning (not in :data:`STOP_WORDS`, longer than one letter)."""
+    return tuple(word_stem(w) for w in words_ if len(w) > 1 and w not in STOP_WORDS)
+
+
 def units(text: str) -> int:
     """Weight of a phrase: 2 per Chinese character, 1 per other non-space character."""
     return sum(2 if is_cjk(char) else 1 for char in text if not char.isspace())
@@ -165,6 +197,7 @@ class PhraseMatcher:
         self._pinyin: dict[tuple[str, ...], list[_Entry]] = {}
         self._by_word: dict[str, list[tuple[_Entry, int]]] = {}
         self._split: dict[str, list[_Entry]] = {}
+        self._window: dict[str, list[tuple[_Entry, frozenset[str]]]] = {}
         seen: set[tuple[str, str]] = set()
         for order, (phrase, target) in enumerate(phrases):
             norm = normalize(phrase)
@@ -183,6 +216,10 @@ class PhraseMatcher:
                 self._words.setdefault(stem("".join(entry.words)), []).append(entry)
                 for position, word in enumerate(entry.words):
                     self._by_word.setdefault(word, []).append((entry, position))
+                stems = frozenset(content_stems(entry.words))
+                if len(stems) >= 2:
+                    for one in stems:
+                        self._window.setdefault(one, []).append((entry, stems))
         self._cjk_lengths = sorted({len(key) for key in self._cjk})
         self._cjk_first = {key[0] for key in self._cjk}
         self._pinyin_lengths = sorted({len(key) for key in self._pinyin})
@@ -192,20 +229,23 @@ class PhraseMatcher:
         self._vocab_stems = {stem(word) for word in self._vocab}
         self._close: dict[str, tuple[str, ...]] = {}
 
-    def find(self, text: Normalized) -> list[Match]:
-        """Every phrase found in ``text``, in all forms, before any overlap is resolved."""
+    def find(self, text: Normalized, *, loose: bool = True) -> list[Match]:
+        """Every phrase found in ``text``, in all forms, before any overlap is resolved; without ``loose``
+        the pinyin and fuzzy look-alikes are not searched."""
         matches: list[Match] = []
         if self._cjk:
             self._find_cjk(text, matches)
         tokens = words(text.text)
         if self._words and tokens:
             self._find_words(text, tokens, matches)
-        if self._pinyin:
+        if self._pinyin and loose:
             for offset, run in cjk_runs(text.text[:PINYIN_CHARS]):
                 if len(run) >= 2:
                     self._pinyin_run(text, offset, run, matches)
-        if self._vocab and tokens:
+        if self._vocab and tokens and loose:
             self._find_fuzzy(text, tokens[:FUZZY_WORDS], matches)
+        if self._window and len(tokens) >= 2:
+            self._find_window(text, tokens[:WINDOW_WORDS], matches)
         if self._split:
             self._find_split(text, matches)
         return matches
@@ -296,6 +336,22 @@ class PhraseMatcher:
                     if score:
                         out.append(self._match(text, entry, "fuzzy", score, start, end))
 
+    def _find_window(self, text: Normalized, tokens: list[tuple[int, int, str]], out: list[Match]) -> None:
+        positions: dict[str, list[int]] = {}
+        for index, (_, _, word) in enumerate(tokens):
+            if len(word) > 1 and word not in STOP_WORDS:
+                positions.setdefault(word_stem(word), []).append(index)
+        done = {m.order for m in out}  # found in order already: no window match needed
+        for one in positions:
+            for entry, stems in self._window.get(one, ()):
+                if entry.order in done or not stems <= positions.keys():
+                    continue
+                done.add(entry.order)
+                span = _smallest_window([(p, s) for s in stems for p in positions[s]], len(stems))
+                if span is not None and span[1] - span[0] + 1 <= len(stems) + WINDOW_EXTRA:
+                    start, end = tokens[span[0]][0], tokens[span[1]][1]
+                    out.append(self._match(text, entry, "window", WINDOW_SCORE, start, end))
+
     def _find_split(self, text: Normalized, out: list[Match]) -> None:
         norm = text.text[:PINYIN_CHARS]
         for start, char in enumerate(norm):
@@ -330,6 +386,26 @@ class PhraseMatcher:
             if close:
                 result[word] = close
         return result
+
+
+def _smallest_window(hits: list[tuple[int, str]], wanted: int) -> tuple[int, int] | None:
+    """The shortest ``(first, last)`` run of token positions holding all ``wanted`` distinct stems."""
+    hits.sort()
+    best: tuple[int, int] | None = None
+    counts: dict[str, int] = {}
+    left = 0
+    for position, stem_ in hits:
+        counts[stem_] = counts.get(stem_, 0) + 1
+        while len(counts) == wanted:
+            first = hits[left][0]
+            if best is None or position - first < best[1] - best[0]:
+                best = (first, position)
+            gone = hits[left][1]
+            counts[gone] -= 1
+            if not counts[gone]:
+                del counts[gone]
+            left += 1
+    return best
 
 
 def _split_end(norm: str, start: int, phrase: str) -> tuple[int | None, int]:

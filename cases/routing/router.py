@@ -13,6 +13,14 @@ match at all gives ``other`` with score 0.
 Location, first that works: the shared point inside a grid polygon (or within 200 m of one); a place
 name in the text; the remembered home area; otherwise missing.
 
+With a trained model (:mod:`cases.routing.model`) the classifier has the last word: it sees the text and the
+keyword evidence (whole message and lead) and gives every category a probability; the most likely wins, and
+a confidence below the model's threshold (chosen on the held-out split) marks the category uncertain, so the
+resident is asked. Without a model the keyword ranking above decides alone.
+
+Priority: the category's, raised to ``emergency`` when a danger signal is found (:mod:`cases.routing.urgency`)
+or the model's emergency probability reaches its (low) threshold.
+
 Route: the first route whose conditions all hold. ``to: grid`` without a location gives no target and
 ``needs_location``; team routes need no location.
 """
@@ -26,11 +34,13 @@ from typing import Any, Literal
 
 from cases.routing.geo import GridLocator, valid_point
 from cases.routing.keywords import Match, PhraseMatcher, resolve_overlaps, units
+from cases.routing.model import RoutingModel
 from cases.routing.places import PlaceIndex
+from cases.routing.urgency import DangerMatcher
 from cases.rules.schema import PRIORITY_RANK, Route, Rules
-from cases.textnorm import normalize, normalize_mapped
+from cases.textnorm import Normalized, normalize, normalize_mapped
 
-__all__ = ["LocationSource", "Report", "RouteDecision", "RoutingIndex", "route"]
+__all__ = ["LocationSource", "Report", "RouteDecision", "RoutingIndex", "keyword_evidence", "route"]
 
 LocationSource = Literal["point", "place", "home", "missing"]
 FALLBACK_CATEGORY = "other"
@@ -122,6 +132,7 @@ class RoutingIndex:
         self.category_order = {category_id: n for n, category_id in enumerate(rules.categories)}
         self.priority = {c: category.priority for c, category in rules.categories.items()}
         self.priority_rank = {c: PRIORITY_RANK[p] for c, p in self.priority.items()}
+        self.danger = DangerMatcher(rules)
 
     @classmethod
     def build(cls, rules: Rules) -> RoutingIndex:
@@ -160,13 +171,8 @@ class RoutingIndex:
                                              self.category_order[s.category]))
 
 
-def route(report: Report, rules: Rules, index: RoutingIndex | None = None) -> RouteDecision:
-    """Decide the category, grid and target of ``report`` under ``rules``; never raises on any text.
-
-    ``index`` must have been built from ``rules``; by default the cached one is used.
-    """
-    index = index if index is not None else RoutingIndex.for_rules(rules)
-    text = normalize_mapped(report.text if isinstance(report.text, str) else str(report.text))
+def keyword_evidence(index: RoutingIndex, text: Normalized) -> tuple[list[Match], list[dict[str, Any]], list[Match]]:
+    """Keyword matches that count, keyword matches hidden inside a place name, and the place matches."""
     place_matches = index.places.find(text)
     hiding = [p for p in place_matches if p.score >= PLACE_HIDES_KEYWORD]
     keyword_matches: list[Match] = []
@@ -177,26 +183,65 @@ def route(report: Report, rules: Rules, index: RoutingIndex | None = None) -> Ro
             keyword_matches.append(match)
         else:
             ignored.append({**_match_dict(match), "inside_place": place.phrase})
+    return keyword_matches, ignored, place_matches
+
+
+def route(report: Report, rules: Rules, model: RoutingModel | RoutingIndex | None = None,
+          index: RoutingIndex | None = None) -> RouteDecision:
+    """Decide the category, priority, grid and target of ``report`` under ``rules`` (and ``model``, when
+    given); pure and deterministic, never raises on any text.
+
+    ``model`` must have been trained for ``rules`` (:func:`cases.routing.model_store.current_model`); without
+    it the keywords decide alone. ``index`` must have been built from ``rules``; by default the cached one.
+    """
+    if isinstance(model, RoutingIndex):  # the older call route(report, rules, index)
+        model, index = None, model
+    index = index if index is not None else RoutingIndex.for_rules(rules)
+    raw = report.text if isinstance(report.text, str) else str(report.text)
+    text = normalize_mapped(raw)
+    keyword_matches, ignored, place_matches = keyword_evidence(index, text)
+    signals = index.danger.find(text)
 
     category_part, ranked = _choose_category(index, keyword_matches, ignored)
-    category = ranked[0].category if ranked else FALLBACK_CATEGORY
-    score = ranked[0].score if ranked else 0.0
-    runner = ranked[1] if len(ranked) > 1 else None
-    priority = rules.categories[category].priority if category in rules.categories else "normal"
+    if model is not None and model.categories == list(rules.categories):
+        prediction = model.predict(raw, keyword_matches, len(signals))
+        candidates = tuple((c, round(p * 100, 1)) for c, p in prediction.probabilities[:CANDIDATES])
+        category, score = candidates[0]
+        runner_id, runner_score = candidates[1] if len(candidates) > 1 else (None, 0.0)
+        uncertain = prediction.probabilities[0][1] < model.threshold
+        emergency_probability: float | None = prediction.emergency_probability
+        emergency_threshold = model.emergency_threshold
+        category_part = _model_part(category_part, category, prediction.probabilities, prediction.neighbours,
+                                    model.threshold, ranked)
+    else:
+        category = ranked[0].category if ranked else FALLBACK_CATEGORY
+        score = ranked[0].score if ranked else 0.0
+        runner = ranked[1] if len(ranked) > 1 else None
+        runner_id, runner_score = (runner.category, runner.score) if runner else (None, 0.0)
+        candidates = tuple((s.category, s.score) for s in ranked[:CANDIDATES])
+        uncertain = (not ranked or score < UNCERTAIN_BELOW
+                     or (runner is not None and runner.weight >= CLOSE_RUNNER_UP * ranked[0].weight))
+        emergency_probability, emergency_threshold = None, 1.0
+    base_priority = rules.categories[category].priority if category in rules.categories else "normal"
+    urgent = bool(signals) or (emergency_probability is not None and emergency_probability >= emergency_threshold)
+    priority = "emergency" if urgent else base_priority
+    urgency_part: dict[str, Any] = {
+        "emergency": priority == "emergency", "category_priority": base_priority,
+        "signals": [_match_dict(m) for m in signals], "probability": emergency_probability,
+        "threshold": emergency_threshold if emergency_probability is not None else None,
+    }
 
     area, source, location_part = _locate(index, report, place_matches)
     route_index, target, route_part = apply_routes(rules, category, priority, area)
     needs_location = target is None and area is None
-    uncertain = (not ranked or score < UNCERTAIN_BELOW
-                 or (runner is not None and runner.weight >= CLOSE_RUNNER_UP * ranked[0].weight))
     category_part["uncertain"] = uncertain
     route_part["needs_location"] = needs_location
     return RouteDecision(
         category=category,
         category_score=score,
-        runner_up=runner.category if runner else None,
-        runner_up_score=runner.score if runner else 0.0,
-        candidates=tuple((s.category, s.score) for s in ranked[:CANDIDATES]),
+        runner_up=runner_id,
+        runner_up_score=runner_score,
+        candidates=candidates,
         priority=priority,
         area=area,
         location_source=source,
@@ -204,8 +249,30 @@ def route(report: Report, rules: Rules, index: RoutingIndex | None = None) -> Ro
         route_index=route_index,
         needs_location=needs_location,
         category_uncertain=uncertain,
-        explanation={"category": category_part, "location": location_part, "route": route_part},
+        explanation={"category": category_part, "urgency": urgency_part, "location": location_part,
+                     "route": route_part},
     )
+
+
+def _model_part(keyword_part: dict[str, Any], category: str, probabilities: tuple[tuple[str, float], ...],
+                neighbours: tuple[tuple[str, str, float], ...], threshold: float,
+                ranked: list[_CategoryScore]) -> dict[str, Any]:
+    """The category explanation when the classifier decides: its top categories, the closest examples and
+    the keywords that matched (for every category, the chosen one first)."""
+    matches = [_match_dict(m) | {"category": s.category}
+               for s in sorted(ranked, key=lambda s: s.category != category) for m in s.matches]
+    return {
+        "id": category, "decided_by": "model", "score": round(probabilities[0][1] * 100, 1),
+        "confidence": probabilities[0][1], "threshold": threshold,
+        "top": [[c, p] for c, p in probabilities[:CANDIDATES]],
+        "neighbours": [{"text": t, "category": c, "similarity": s} for t, c, s in neighbours],
+        "keywords": matches, "keyword_choice": keyword_part.get("id"),
+        "matches": [m for m in matches if m["category"] == category],
+        "reason": (f"the classifier gives it {probabilities[0][1]:.0%} "
+                   f"({'below' if probabilities[0][1] < threshold else 'at or above'} the threshold "
+                   f"{threshold:.0%}); keywords point to {keyword_part.get('id')}"),
+        **({"ignored": keyword_part["ignored"]} if "ignored" in keyword_part else {}),
+    }
 
 
 def _match_dict(match: Match) -> dict[str, Any]:
@@ -351,6 +418,15 @@ def explain(explanation: dict[str, Any]) -> str:
     if runner:
         lines.append(f"  runner-up: {runner['id']} (score {runner['score']:g}, weight {runner['weight']:g})")
         lines.extend(f"    - {_describe_match(m, 'keyword')}" for m in runner.get("matches", []))
+    for c, p in cat.get("top", []):
+        lines.append(f"  classifier: {c} {p:.0%}")
+    for n in cat.get("neighbours", []):
+        lines.append(f"  similar example ({n['category']}, {n['similarity']:.2f}): {n['text']}")
+    urgency = explanation.get("urgency", {})
+    if urgency.get("emergency"):
+        found = ", ".join(repr(m["found"]) for m in urgency.get("signals", [])) or "-"
+        lines.append(f"urgency: emergency — danger signals {found}; emergency probability "
+                     f"{urgency.get('probability')}; category priority {urgency.get('category_priority')}")
     for m in cat.get("ignored", []):
         lines.append(f"  ignored: keyword {m['keyword']!r} at {m['start']} is part of the place name "
                      f"{m['inside_place']!r}")

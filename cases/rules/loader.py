@@ -138,6 +138,8 @@ class _Loader:
             raise RulesError(self._bad_dates(root) or [RuleIssue(self.filename, 1, 1, "invalid value")]) from None
         if isinstance(data, dict) and isinstance(data.get("boundaries_file"), str):
             self._merge_boundaries(data)
+        if isinstance(data, dict):
+            data["source_dir"] = str(Path(self.filename).resolve().parent)  # anchors a relative 'examples'
         try:
             rules = Rules.model_validate(data)
         except ValidationError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -149,6 +150,14 @@ class Category(_Strict):
         return value
 
 
+class DangerSignals(_Strict):
+    """Words that make a report an emergency whatever its category (added to the built-in ones)."""
+
+    words: list[str] = Field(default_factory=list)
+    advice: LocalizedText | None = Field(
+        None, description="sent at once for an emergency whose category has no emergency_advice of its own")
+
+
 class Area(_Strict):
     """A node of the area tree."""
 
@@ -218,6 +227,17 @@ class Rules(_Strict):
         description="GeoJSON file (relative to the rules file) with grid polygons: a FeatureCollection whose "
         "features have properties.area = grid id; the loader merges them into the areas' boundary",
     )
+    examples: str | None = Field(
+        None, description="labelled routing examples (a .tsv file or a folder of them), relative to the rules file")
+    danger_signals: DangerSignals = DangerSignals()
+    source_dir: str | None = Field(None, exclude=True, description="set by the loader: the rules file's folder")
+
+    def examples_path(self) -> Path | None:
+        """Where the labelled examples are (relative paths are read from the rules file's folder)."""
+        if not self.examples:
+            return None
+        path = Path(self.examples)
+        return path if path.is_absolute() or self.source_dir is None else Path(self.source_dir) / path
 
     @field_validator("timezone")
     @classmethod

@@ -24,6 +24,7 @@ from cases.rules.schema import Rules
 from cases.safe_text import without_nul
 from cases.services.authz import Perm, can_view, can_work, require, target_in_scope, why_not
 from cases.services.errors import InvalidInput, NotFound, PermissionDenied
+from cases.services.learning import record_example
 from cases.states import Action, TransitionError, check_merge, is_final, next_status
 
 __all__ = [
@@ -806,7 +807,8 @@ def recategorize(
     explanation: dict[str, Any] | None = None,
     now: datetime,
 ) -> Ticket:
-    """Correct the category and priority (optionally the target); deadlines follow the new category."""
+    """Correct the category and priority (optionally the target); deadlines follow the new category. The
+    correction is kept as a labelled routing example (see :mod:`cases.services.learning`)."""
     if category not in rules.categories:
         raise InvalidInput(f"unknown category {category!r}")
     if target is not None:
@@ -828,6 +830,7 @@ def recategorize(
             "to": {"category": category, "priority": priority, "target": target or ticket.target},
         },
     )
+    record_example(session, ticket, category=category, emergency=priority == "emergency", actor=actor, now=now)
     ticket.category, ticket.priority, ticket.updated_at = category, priority, now
     if target is not None and target != ticket.target:
         ticket.target = target

@@ -1,0 +1,81 @@
+"""Text features shared by training and routing (module-level functions, so a trained model pickles).
+
+* ``char_grams``: character 1–3-grams inside each word of the normalised text (width/case folded,
+  traditional → simplified), a word padded with spaces as scikit-learn's ``char_wb`` does; a run of Chinese
+  characters is one word, so 滴水 and 漏水 share 水 while English words keep their own grams.
+* ``word_grams``: Snowball stems of the English words that carry meaning, alone and in pairs
+  (``smelled of gas`` → ``smell``, ``gas``, ``smell gas``).
+* ``keyword_row``: per category, the keyword weight found in the whole message and in its lead (the first
+  sentence): a long complaint that mentions 老人 late in passing is weighed unlike one that opens with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from cases.routing.keywords import Match, content_stems, units
+from cases.textnorm import normalize, words
+
+__all__ = ["LEAD_CHARS", "char_grams", "keyword_row", "lead_end", "tfidf_row", "word_grams"]
+
+LEAD_CHARS = 40
+"""The lead of a message is its first sentence, and at least this many characters."""
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.\s")
+
+
+def char_grams(text: str) -> list[str]:
+    """Character 1..3-grams within each normalised word, padded like ``char_wb``."""
+    grams: list[str] = []
+    for word in normalize(text).split(" "):
+        if not word:
+            continue
+        padded = f" {word} "
+        size = len(padded)
+        for n in (1, 2, 3):
+            grams.extend(padded[i:i + n] for i in range(size - n + 1) if padded[i:i + n] != " ")
+    return grams
+
+
+def word_grams(text: str) -> list[str]:
+    """English content stems and adjacent stem pairs of the normalised text."""
+    stems = content_stems(w for _, _, w in words(normalize(text)) if w.isascii() and not w.isdigit())
+    return [*stems, *(f"{a} {b}" for a, b in itertools.pairwise(stems))]
+
+
+def lead_end(text: str) -> int:
+    """Where the lead (first sentence, at least :data:`LEAD_CHARS` characters) of ``text`` ends."""
+    found = _SENTENCE_END.search(text, LEAD_CHARS)
+    return found.end() if found else len(text)
+
+
+def keyword_row(matches: Iterable[Match], categories: Sequence[str], end_of_lead: int) -> np.ndarray:
+    """``[log1p(weight in message), log1p(weight in lead)]`` per category, in ``categories`` order."""
+    order = {c: n for n, c in enumerate(categories)}
+    row = np.zeros(2 * len(categories), dtype=np.float64)
+    for match in matches:
+        column = order.get(match.target)
+        if column is None:
+            continue
+        weight = units(normalize(match.phrase)) * match.score / 100
+        row[2 * column] += weight
+        if match.start < end_of_lead:
+            row[2 * column + 1] += weight
+    return np.log1p(row)
+
+
+def tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of one L2-normalised, sublinear TF-IDF row (as scikit-learn computes it)."""
+    known = [(vocabulary[g], c) for g, c in Counter(grams).items() if g in vocabulary]
+    if not known:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    pairs = np.array(known, dtype=np.int64)
+    columns = pairs[:, 0]
+    values = 1.0 + np.log(pairs[:, 1].astype(np.float64))
+    values *= idf[columns]
+    norm = float(np.sqrt(values @ values))
+    return columns, (values / norm if norm else values)

@@ -1,0 +1,316 @@
+"""The learned second opinion: a linear text classifier trained on labelled examples.
+
+Features (see :mod:`cases.routing.features`): character 1–3-grams and English stem n-grams, TF-IDF weighted. A
+one-vs-rest linear SVM scores every category; on cross-validated scores of the training examples one softmax is
+fitted, ``t·score + a·keywords + b·keywords_in_lead``, which both calibrates the probabilities (``t``) and says how
+far to trust the rules' keyword evidence (``a``, ``b``). A second, binary SVM with Platt scaling gives the
+probability that the report is an emergency; its threshold is set low, from cross-validated training scores.
+Only the train split is learned from; the held-out split (:func:`cases.routing.examples.split`) sets the
+confidence threshold (the lowest at which fewer than 1 in 20 confident decisions are wrong) and the scores
+that decide whether a retrained model may replace the current one.
+
+Prediction is plain numpy over the learned weights (no scikit-learn call per report), and the nearest
+labelled examples are found by cosine similarity on the same text features.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from cases.routing.examples import Example, split
+from cases.routing.features import char_grams, keyword_row, lead_end, tfidf_row, word_grams
+from cases.routing.keywords import Match
+
+__all__ = ["MAX_WRONG", "Prediction", "RoutingModel", "train"]
+
+MAX_WRONG = 0.05
+"""The confidence threshold keeps the error rate of confident held-out decisions below this."""
+DEFAULT_THRESHOLD = 0.6
+EMERGENCY_THRESHOLD = 0.15
+_EMERGENCY_MISS = 10
+_EMERGENCY_FLOOR = 0.1
+"""Emergency probability at or above which a report is treated as an emergency (recall before precision)."""
+NEIGHBOURS = 3
+_C_SVM = 2.0
+_SVM_ITERATIONS = 20_000
+_DEFAULT_TEMPERATURE = 3.0
+_DEFAULT_KEYWORD = 1.0
+
+KeywordFinder = Callable[[str], list[Match]]
+"""Finds the (overlap-resolved, place-filtered) keyword matches of a message, as the router does."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The classifier's opinion on one message."""
+
+    probabilities: tuple[tuple[str, float], ...]
+    """Every category with its probability, most likely first."""
+    emergency_probability: float
+    neighbours: tuple[tuple[str, str, float], ...]
+    """The closest labelled examples: (text, category, cosine similarity), closest first."""
+
+
+@dataclass
+class RoutingModel:
+    """A trained classifier with everything needed to predict and explain (picklable)."""
+
+    key: str
+    categories: list[str]
+    char_vocabulary: dict[str, int]
+    char_idf: np.ndarray
+    word_vocabulary: dict[str, int]
+    word_idf: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    emergency_coef: np.ndarray
+    emergency_intercept: float
+    neighbours_by_feature: sparse.csr_matrix
+    """Text features × train examples (rows L2-normalised per example), for cosine look-ups."""
+    train_texts: list[str]
+    train_categories: list[str]
+    keyword_weight: float = 0.0
+    """Added to a category's score per unit of log keyword weight in the whole message (fitted with the
+    temperature on cross-validated scores)."""
+    lead_weight: float = 0.0
+    """The same for keyword weight in the lead (first sentence)."""
+    threshold: float = DEFAULT_THRESHOLD
+    emergency_threshold: float = EMERGENCY_THRESHOLD
+    held_out: dict[str, Any] = field(default_factory=dict)
+    """Held-out scores at training time: accuracy, emergency recall, sizes."""
+    trained_on: int = 0
+
+    @property
+    def text_features(self) -> int:
+        """Number of text (non-keyword) feature columns."""
+        return len(self.char_vocabulary) + len(self.word_vocabulary)
+
+    def _text_row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        char_cols, char_vals = tfidf_row(char_grams(text), self.char_vocabulary, self.char_idf)
+        word_cols, word_vals = tfidf_row(word_grams(text), self.word_vocabulary, self.word_idf)
+        columns = np.concatenate([char_cols, word_cols + len(self.char_vocabulary)])
+        return columns, np.concatenate([char_vals, word_vals])
+
+    def predict(self, text: str, keywords: Sequence[Match], danger: int = 0) -> Prediction:
+        """Category probabilities, emergency probability and nearest examples for ``text``.
+
+        ``keywords`` are the keyword matches the router found; ``danger`` the number of danger signals.
+        """
+        columns, values = self._text_row(text)
+        extra = _extra_row(keywords, self.categories, text, danger)
+        width = self.text_features
+        keyword = extra[:-1]
+        scores = (self.coef[:, columns] @ values + self.intercept + self.keyword_weight * keyword[0::2]
+                  + self.lead_weight * keyword[1::2])
+        probabilities = _softmax(scores)
+        emergency = float(self.emergency_coef[columns] @ values + self.emergency_coef[width:] @ extra
+                          + self.emergency_intercept)
+        order = np.argsort(-probabilities, kind="stable")
+        rounded = np.round(probabilities[order], 4).tolist()
+        return Prediction(
+            probabilities=tuple(zip([self.categories[i] for i in order], rounded, strict=True)),
+            emergency_probability=round(1 / (1 + math.exp(-max(min(emergency, 50.0), -50.0))), 4),
+            neighbours=self._neighbours(columns, values),
+        )
+
+    def _neighbours(self, columns: np.ndarray, values: np.ndarray) -> tuple[tuple[str, str, float], ...]:
+        """Cosine similarity to every training example, from the feature → examples index (only the columns
+        present in the message are read)."""
+        if not len(columns) or not self.train_texts:
+            return ()
+        index = self.neighbours_by_feature
+        starts, ends = index.indptr[columns], index.indptr[columns + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return ()
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
+        similarity = np.bincount(index.indices[offsets], weights=index.data[offsets] * np.repeat(values, lengths),
+                                 minlength=len(self.train_texts)) / math.sqrt(2)
+        count = min(NEIGHBOURS, len(similarity))
+        best = np.argpartition(-similarity, count - 1)[:count]
+        best = best[np.argsort(-similarity[best], kind="stable")]
+        return tuple((self.train_texts[i], self.train_categories[i], round(float(similarity[i]), 3))
+                     for i in best if similarity[i] > 0)
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max())
+    return shifted / shifted.sum()
+
+
+def _extra_row(keywords: Sequence[Match], categories: Sequence[str], text: str, danger: int) -> np.ndarray:
+    """Keyword evidence (whole, lead) per category, then log1p(danger signals)."""
+    row = keyword_row(keywords, categories, lead_end(text))
+    return np.append(row, math.log1p(danger))
+
+
+def train(key: str, categories: Sequence[str], examples: Sequence[Example], keywords: KeywordFinder,
+          danger: Callable[[str], int], *, extra: Sequence[Example] = (),
+          emergency_categories: frozenset[str] = frozenset()) -> RoutingModel:
+    """Train on the train split of ``examples`` plus every one of ``extra`` (local corrections), score on the
+    held-out split of ``examples``. ``keywords``/``danger`` give the rules' evidence for a text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # only training needs scikit-learn
+
+    train_part, held = split(examples)
+    train_part = [*train_part, *extra]
+    if len({e.category for e in train_part}) < 2:
+        raise ValueError("training needs examples of at least two categories")
+    order = list(categories)
+    texts = [e.text for e in train_part]
+    char_vec = TfidfVectorizer(analyzer=char_grams, sublinear_tf=True, dtype=np.float64)
+    word_vec = TfidfVectorizer(analyzer=word_grams, sublinear_tf=True, dtype=np.float64)
+    char_x = char_vec.fit_transform(texts)
+    word_x = _fit_words(word_vec, texts)
+    extra_rows = np.vstack([_extra_row(keywords(t), order, t, danger(t)) for t in texts])
+    x_text = sparse.hstack([char_x, word_x]).tocsr()
+    x = sparse.hstack([x_text, sparse.csr_matrix(extra_rows)]).tocsr()
+    labels = np.array([order.index(e.category) for e in train_part])
+    coef, intercept, keyword_weight, lead_weight = _fit_categories(x_text, labels, len(order), extra_rows[:, :-1])
+    urgent = np.array([e.emergency for e in train_part])
+    emergency_coef, emergency_intercept = np.zeros(x.shape[1]), -30.0
+    emergency_threshold = EMERGENCY_THRESHOLD
+    if urgent.sum() >= 2 and (~urgent).sum() >= 2:
+        emergency_coef, emergency_intercept, emergency_threshold = _fit_binary(x, urgent, extra_rows[:, -1] > 0)
+    text_x = sparse.hstack([char_x, word_x]).tocsc()
+    model = RoutingModel(
+        key=key, categories=order,
+        char_vocabulary={g: int(i) for g, i in char_vec.vocabulary_.items()}, char_idf=char_vec.idf_,
+        word_vocabulary={g: int(i) for g, i in getattr(word_vec, "vocabulary_", {}).items()},
+        word_idf=getattr(word_vec, "idf_", np.zeros(0)),
+        coef=coef, intercept=intercept, keyword_weight=keyword_weight, lead_weight=lead_weight,
+        emergency_coef=emergency_coef, emergency_intercept=emergency_intercept,
+        neighbours_by_feature=text_x.T.tocsr(), train_texts=texts, train_categories=[e.category for e in train_part],
+        trained_on=len(train_part), emergency_threshold=emergency_threshold,
+    )
+    _score_held_out(model, held, keywords, danger, emergency_categories)
+    return model
+
+
+def _folds(labels: np.ndarray) -> int:
+    """Cross-validation folds for calibration: 3, fewer when a class is that rare (0: cannot calibrate)."""
+    present = np.bincount(labels)
+    smallest = int(present[present > 0].min()) if present.any() else 0
+    return min(3, smallest) if smallest >= 2 else 0
+
+
+def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
+                    keyword: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A one-vs-rest linear SVM on the text features, stacked with the keyword evidence: on cross-validated
+    SVM scores ``s``, fit ``t·s + a·kw + b·kw_lead`` (``kw``: log keyword weight per category, in the whole
+    message and in its lead) by the log loss of its softmax. ``t`` calibrates the probabilities; ``a`` and
+    ``b`` say how far to trust the rules' keywords. Returns ``(coef·t, intercept·t, a, b)``."""
+    from scipy.optimize import minimize
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.svm import LinearSVC
+
+    classes = np.unique(labels)
+    svm = LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS).fit(x, labels)
+    raw_coef, raw_intercept = svm.coef_, svm.intercept_
+    if len(classes) == 2:  # one score: positive for the second class
+        raw_coef = np.vstack([-raw_coef[0] / 2, raw_coef[0] / 2])
+        raw_intercept = np.array([-raw_intercept[0] / 2, raw_intercept[0] / 2])
+    params = np.array([_DEFAULT_TEMPERATURE, _DEFAULT_KEYWORD, 0.0])
+    folds = _folds(labels)
+    if folds >= 2:
+        scores = cross_val_predict(LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS), x, labels,
+                                   method="decision_function",
+                                   cv=StratifiedKFold(folds, shuffle=True, random_state=0))
+        if scores.ndim == 1:
+            scores = np.column_stack([-scores / 2, scores / 2])
+        truth = np.searchsorted(classes, labels)
+        whole, lead = keyword[:, 0::2][:, classes], keyword[:, 1::2][:, classes]
+        rows = np.arange(len(truth))
+
+        def loss(p: np.ndarray) -> float:
+            z = p[0] * scores + p[1] * whole + p[2] * lead
+            z -= z.max(axis=1, keepdims=True)
+            return float(-(z[rows, truth] - np.log(np.exp(z).sum(axis=1))).mean())
+
+        fitted = minimize(loss, params, method="L-BFGS-B", bounds=[(0.1, 50.0), (0.0, 10.0), (0.0, 10.0)])
+        params = fitted.x
+    coef = np.zeros((size, x.shape[1]))
+    intercept = np.full(size, -50.0)  # a category without examples is never predicted
+    coef[classes] = raw_coef * params[0]
+    intercept[classes] = raw_intercept * params[0]
+    return coef, intercept, float(params[1]), float(params[2])
+
+
+def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray, signalled: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """A linear SVM for emergency or not, with Platt scaling fitted on cross-validated scores, and the
+    probability threshold: at most :data:`EMERGENCY_THRESHOLD`, lowered until the cross-validated training
+    emergencies that no danger signal catches are caught (all but 1 in :data:`_EMERGENCY_MISS`)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.svm import LinearSVC
+
+    def svm_() -> LinearSVC:
+        return LinearSVC(C=_C_SVM, class_weight="balanced", max_iter=_SVM_ITERATIONS)
+
+    svm = svm_().fit(x, truth)
+    folds = min(3, int(truth.sum()), int((~truth).sum()))
+    scores = cross_val_predict(svm_(), x, truth, method="decision_function",
+                               cv=StratifiedKFold(folds, shuffle=True, random_state=0))
+    platt = LogisticRegression().fit(scores.reshape(-1, 1), truth)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    unsignalled = 1 / (1 + np.exp(-(a * scores[truth & ~signalled] + b)))
+    threshold = EMERGENCY_THRESHOLD
+    if len(unsignalled):
+        threshold = min(threshold, float(np.quantile(unsignalled, 1 / _EMERGENCY_MISS)))
+    return svm.coef_[0] * a, float(svm.intercept_[0] * a + b), round(max(threshold, _EMERGENCY_FLOOR), 4)
+
+
+def _fit_words(vectorizer: Any, texts: list[str]) -> sparse.csr_matrix:
+    """Stem features, or an empty block when no example has an English word."""
+    try:
+        return vectorizer.fit_transform(texts)
+    except ValueError:  # empty vocabulary
+        return sparse.csr_matrix((len(texts), 0))
+
+
+def _score_held_out(model: RoutingModel, held: Sequence[Example], keywords: KeywordFinder,
+                    danger: Callable[[str], int], emergency_categories: frozenset[str]) -> None:
+    """Set the confidence threshold and the held-out scores from the held-out examples."""
+    outcomes: list[tuple[float, bool]] = []
+    emergencies = caught = 0
+    for example in held:
+        found = keywords(example.text)
+        signals = danger(example.text)
+        prediction = model.predict(example.text, found, signals)
+        best, confidence = prediction.probabilities[0]
+        outcomes.append((confidence, best == example.category))
+        if example.emergency:
+            emergencies += 1
+            caught += bool(signals or prediction.emergency_probability >= model.emergency_threshold
+                           or best in emergency_categories)
+    model.threshold = choose_threshold(outcomes)
+    correct = sum(ok for _, ok in outcomes)
+    model.held_out = {
+        "examples": len(held),
+        "accuracy": round(correct / len(held), 4) if held else None,
+        "emergencies": emergencies,
+        "emergency_recall": round(caught / emergencies, 4) if emergencies else None,
+        "threshold": model.threshold,
+    }
+
+
+def choose_threshold(outcomes: Sequence[tuple[float, bool]], max_wrong: float = MAX_WRONG) -> float:
+    """The lowest confidence at which the decisions at or above it are wrong less than ``max_wrong`` of the time
+    (:data:`DEFAULT_THRESHOLD` when there is nothing to measure on)."""
+    if not outcomes:
+        return DEFAULT_THRESHOLD
+    ranked = sorted(outcomes, key=lambda o: -o[0])
+    best = 1.0
+    wrong = 0
+    for count, (confidence, ok) in enumerate(ranked, 1):
+        wrong += not ok
+        tie_follows = count < len(ranked) and ranked[count][0] == confidence
+        if not tie_follows and wrong / count < max_wrong:
+            best = confidence
+    return round(min(max(best, 0.2), 0.99), 4)
