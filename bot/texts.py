@@ -353,6 +353,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "event_claim_reminder": {"zh": "认领提醒", "en": "claim reminder"},
     "event_deadline_warning": {"zh": "到期预警", "en": "deadline warning"},
     "event_escalated": {"zh": "超时升级", "en": "escalated"},
+    "event_priority_changed": {"zh": "调整紧急程度", "en": "priority changed"},
     "event_ids_renamed": {"zh": "规则改名后更新编号", "en": "ids updated after a rules rename"},
     "event_other": {"zh": "其他记录", "en": "other record"},
     "event_move": {"zh": "（{before}→{after}）", "en": " ({before} → {after})"},

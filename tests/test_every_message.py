@@ -61,7 +61,8 @@ def _recorded_kinds() -> set[str]:
     kinds = {a.value for a in Action}
     for source in (ROOT / "cases").rglob("*.py"):
         code = source.read_text(encoding="utf-8")
-        kinds |= set(re.findall(r'kind="([a-z_]+)"', code))
+        kinds |= {kind for line in code.splitlines() if "argsort" not in line  # numpy's sort kind, not an event
+                  for kind in re.findall(r'kind="([a-z_]+)"', line)}
         kinds |= set(re.findall(r'kind="[a-z_]+" if [^\n]* else "([a-z_]+)"', code))
         kinds |= set(re.findall(r'\.record\(state, "([a-z_]+)"', code))
     return kinds
