@@ -15,7 +15,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -57,7 +57,7 @@ async def echo_baseline(
     rate: float | None = None,
     deadline: float = 300,
     replies: int = 1,
-    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]] | None = None,
+    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]] | None = None,
     suffix: Callable[[int], str] | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:

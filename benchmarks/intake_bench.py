@@ -171,10 +171,11 @@ def _report(i: int) -> str:
     return f"{places[i % len(places)]}{PROBLEMS[i % len(PROBLEMS)]}（{i}）"
 
 
-async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, telegram_limits: bool,
-                   deadline: float, rate: float | None = None) -> list[Row]:
-    """Run Gridbot against ``emu`` with the load described in the module docstring."""
-    settings = Settings(token=emu.token, api_base_url=emu.base_url, database_url=f"sqlite:///{db_dir / 'bench.db'}",
+async def _gridbot(emu: Driver, database_url: str, n_messages: int, n_users: int, *, telegram_limits: bool,
+                   deadline: float, rate: float | None = None, first_resident: int = FIRST_RESIDENT) -> list[Row]:
+    """Run Gridbot against ``emu`` with the load described in the module docstring (residents numbered
+    from ``first_resident``, so that a later run in the same database sends new messages)."""
+    settings = Settings(token=emu.token, api_base_url=emu.base_url, database_url=database_url,
                         rules=str(ROOT / "routing_rules.yaml"), sweep_seconds=3600)
     if not telegram_limits:
         settings.outbox_global_per_second = settings.outbox_private_per_second = RAISED_LIMIT
@@ -186,7 +187,7 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
     workers = _register_workers(app)
     for worker in workers:
         emu.add_user(worker, f"网格员{worker}", language_code="zh", started=True)
-    residents = [FIRST_RESIDENT + i for i in range(n_users)]
+    residents = [first_resident + i for i in range(n_users)]
     for user in residents:
         emu.add_user(user, f"居民{user}", language_code="zh-hans")
     messages = [(residents[i % n_users], _report(i)) for i in range(n_messages)]
@@ -268,8 +269,8 @@ def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadlin
     rows = [Row(name, n_messages, float(r["seconds"]), float(r["latency_p50_ms"]), float(r["latency_p99_ms"]),
                 float(r["cpu_ms_per_msg"])) for name, r in ((ECHO, echo), (ECHO_TWICE, twice), (NAIVE, naive))]
     with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, driver(TOKEN) as emu:
-        rows += asyncio.run(_gridbot(emu, Path(tmp), n_messages, n_users, telegram_limits=telegram_limits,
-                                     deadline=deadline, rate=rate))
+        rows += asyncio.run(_gridbot(emu, f"sqlite:///{Path(tmp) / 'bench.db'}", n_messages, n_users,
+                                     telegram_limits=telegram_limits, deadline=deadline, rate=rate))
         rows.append(handler_only(Path(tmp), n_messages, n_users))
     return rows
 
