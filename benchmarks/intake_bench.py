@@ -42,8 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import Connection, Engine, event, text
 
 from benchmarks.drivers import Driver, ProcessDriver, ThreadDriver, wait_until
 from benchmarks.echo_bot import TOKEN as ECHO_TOKEN
@@ -55,8 +54,7 @@ from bot.handlers import handle_update
 from bot.processor import InboxProcessor
 from bot.receiver import store_batch
 from cases.clock import utcnow
-from cases.db import session_scope
-from cases.models import Ticket
+from cases.db import READ_ONLY, session_scope
 from cases.services.people import get_or_create_person, grant_role
 from cases.settings import Settings
 
@@ -115,43 +113,68 @@ def _row(name: str, started: float, injected: dict[Any, float], arrived: dict[An
 
 
 class CommitClock:
-    """Records when each new ticket's transaction committed, keyed by (chat_id, source_message_id)."""
+    """Records when each new ticket's transaction committed, keyed by (chat_id, source_message_id).
 
-    def __init__(self) -> None:
+    It watches the engine's connections, not ORM sessions, so a ticket inserted by a Core statement counts
+    too: an INSERT into ``ticket`` is remembered per connection (forgotten if its transaction or savepoint
+    rolls back) and stamped when that connection commits (just before the database's own commit).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.committed: dict[tuple[int, int], float] = {}
         self.numbers: dict[int, tuple[int, int]] = {}
-        self._pending: dict[int, list[Ticket]] = {}
+        self._pending: dict[int, list[tuple[int, int]]] = {}
+        self._savepoints: dict[tuple[int, str], int] = {}
         self._lock = threading.Lock()
+        self._hooks = (("after_cursor_execute", self._executed), ("commit", self._committed),
+                       ("rollback", self._rolled_back), ("savepoint", self._savepoint),
+                       ("rollback_savepoint", self._rolled_back_to))
 
     def __enter__(self) -> CommitClock:
-        event.listen(OrmSession, "after_flush", self._flushed)
-        event.listen(OrmSession, "after_commit", self._committed)
-        event.listen(OrmSession, "after_rollback", self._rolled_back)
+        for name, hook in self._hooks:
+            event.listen(self.engine, name, hook)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(OrmSession, "after_flush", self._flushed)
-        event.remove(OrmSession, "after_commit", self._committed)
-        event.remove(OrmSession, "after_rollback", self._rolled_back)
+        for name, hook in self._hooks:
+            event.remove(self.engine, name, hook)
 
-    def _flushed(self, session: OrmSession, _context: Any) -> None:
-        new = [obj for obj in session.new if isinstance(obj, Ticket)]
-        if new:
-            with self._lock:
-                self._pending.setdefault(id(session), []).extend(new)
+    def _executed(self, conn: Connection, _cursor: Any, _statement: str, _params: Any, context: Any,
+                  _many: bool) -> None:
+        compiled = getattr(context, "compiled", None)
+        table = getattr(getattr(compiled, "statement", None), "table", None)
+        if not getattr(context, "isinsert", False) or getattr(table, "name", None) != "ticket":
+            return
+        keys = [(p["chat_id"], p["source_message_id"]) for p in context.compiled_parameters]
+        with self._lock:
+            self._pending.setdefault(id(conn), []).extend(keys)
 
-    def _committed(self, session: OrmSession) -> None:
+    def _committed(self, conn: Connection) -> None:
         now = time.monotonic()
         with self._lock:
-            for ticket in self._pending.pop(id(session), []):
-                key = (ticket.chat_id, ticket.source_message_id)
+            for key in self._pending.pop(id(conn), []):
                 self.committed.setdefault(key, now)
-                if ticket.id is not None:
-                    self.numbers[ticket.id] = key
 
-    def _rolled_back(self, session: OrmSession) -> None:
+    def _rolled_back(self, conn: Connection) -> None:
         with self._lock:
-            self._pending.pop(id(session), None)
+            self._pending.pop(id(conn), None)
+
+    def _savepoint(self, conn: Connection, name: str) -> None:
+        with self._lock:
+            self._savepoints[(id(conn), name)] = len(self._pending.get(id(conn), []))
+
+    def _rolled_back_to(self, conn: Connection, name: str, _context: Any) -> None:
+        with self._lock:
+            mark = self._savepoints.pop((id(conn), name), None)
+            if mark is not None:
+                del self._pending.get(id(conn), [])[mark:]
+
+    def learn_numbers(self) -> None:
+        """Read which ticket number each committed report got (numbers appear in the messages sent)."""
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+            rows = conn.execute(text("SELECT id, chat_id, source_message_id FROM ticket")).all()
+        self.numbers = {int(i): (int(c), int(m)) for i, c, m in rows}
 
 
 def _register_workers(app: App) -> dict[int, str]:
@@ -192,7 +215,7 @@ async def _gridbot(emu: Driver, database_url: str, n_messages: int, n_users: int
         emu.add_user(user, f"居民{user}", language_code="zh-hans")
     messages = [(residents[i % n_users], _report(i)) for i in range(n_messages)]
 
-    with CommitClock() as clock:
+    with CommitClock(app.engine) as clock:
         await app.runtime.start()
         try:
             # Like the echo baseline: inject as soon as the bot is polling (the updates queue meanwhile).
@@ -205,6 +228,7 @@ async def _gridbot(emu: Driver, database_url: str, n_messages: int, n_users: int
                 # Each report gets at least two messages: the resident's answer and the worker's notice.
                 if emu.sent_count() < 2 * n_messages:
                     return False
+                clock.learn_numbers()
                 notices.clear()
                 acks.clear()
                 for arrival in emu.arrivals():
