@@ -109,6 +109,7 @@ def load(engine: Engine, total: int, residents: list[int], categories: list[str]
                 cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                                    ([_sqlite_value(v) for v in row] for row in rows))
             cursor.execute("COMMIT")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # a long-running database has no huge WAL
     finally:
         raw.close()
     return time.perf_counter() - started
@@ -173,6 +174,8 @@ def bench(backend: str, sizes: tuple[int, int], runs: int, n_messages: int, n_us
         for run in range(runs):
             for size, engine in engines.items():
                 url = engine.url.render_as_string(hide_password=False)
+                with engine.begin() as conn:  # each emulator numbers its updates from 1 again
+                    conn.execute(text("DELETE FROM inbox_update"))
                 with ProcessDriver(TOKEN) as emu:
                     results[size].append(asyncio.run(_gridbot(
                         emu, url, n_messages, n_users, telegram_limits=False, deadline=deadline,
