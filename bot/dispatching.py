@@ -16,7 +16,7 @@ from bot.texts import t
 from cases.clock import as_utc
 from cases.models import GroupBinding, Person, Role, Ticket
 from cases.services.people import people_over, staff_for_target
-from cases.services.tickets import possible_duplicate
+from cases.services.tickets import Earlier, possible_duplicate
 
 _GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
 
@@ -82,7 +82,7 @@ def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter:
              reporter=reporter.name or str(reporter.telegram_id), summary=shorten(ticket.text or "-", 200))
 
 
-def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None) -> dict[str, str]:
+def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Earlier | None = None) -> dict[str, str]:
     """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem."""
     rules = ctx.rules
     hint = "" if duplicate is None else "\n" + t("w_possible_duplicate", lang, number=duplicate.number,

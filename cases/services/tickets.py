@@ -28,6 +28,7 @@ from cases.states import Action, TransitionError, check_merge, is_final, next_st
 
 __all__ = [
     "ClaimResult",
+    "Earlier",
     "add_note",
     "amend_text",
     "auto_close",
@@ -87,7 +88,7 @@ DUPLICATE_WINDOW = timedelta(hours=48)
 """How far back an earlier report of the same kind in the same grid counts as a possible duplicate."""
 _STILL_HANDLED = (Status.OPEN.value, Status.CLAIMED.value)
 _SAME_PROBLEM = (
-    select(Ticket)
+    select(col(Ticket.id), col(Ticket.created_at))
     .where(col(Ticket.area) == bindparam("area"), col(Ticket.status).in_(_STILL_HANDLED),
            col(Ticket.category) == bindparam("category"), col(Ticket.id) != bindparam("id"),
            col(Ticket.created_at) >= bindparam("since"), col(Ticket.created_at) <= bindparam("until"))
@@ -96,17 +97,32 @@ _SAME_PROBLEM = (
 )
 
 
-def possible_duplicate(session: Session, ticket: Ticket, *, window: timedelta = DUPLICATE_WINDOW) -> Ticket | None:
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier ticket that may report the same problem: what the new-ticket card names."""
+
+    id: int
+    created_at: datetime
+
+    @property
+    def number(self) -> str:
+        """The human-readable ticket number, e.g. ``#1024``."""
+        return f"#{self.id}"
+
+
+def possible_duplicate(session: Session, ticket: Ticket, *, window: timedelta = DUPLICATE_WINDOW) -> Earlier | None:
     """The latest ticket still being handled in the same grid with the same category, opened at most
     ``window`` before ``ticket``: a hint for the workers and leaders, who decide whether to merge. Reports
-    of the fallback category ``other`` are too varied to compare."""
+    of the fallback category ``other`` are too varied to compare. Two columns, no ORM object: this runs
+    for every new report."""
     if ticket.area is None or ticket.category == "other" or ticket.id is None:
         return None
     created = as_utc(ticket.created_at)
-    return session.exec(_SAME_PROBLEM, params={
+    row = session.execute(_SAME_PROBLEM, params={
         "area": ticket.area, "category": ticket.category, "id": ticket.id, "since": created - window,
         "until": created,
     }).first()
+    return None if row is None else Earlier(int(row[0]), row[1])
 
 
 def history(session: Session, ticket_id: int, *, public_only: bool = False) -> list[TicketEvent]:
