@@ -126,12 +126,15 @@ class CommitClock:
         self.numbers: dict[int, tuple[int, int]] = {}
         self._pending: dict[int, list[tuple[int, int]]] = {}
         self._savepoints: dict[tuple[int, str], int] = {}
+        self._seen = 0  # tickets up to this id existed before the run or are already in ``numbers``
         self._lock = threading.Lock()
         self._hooks = (("after_cursor_execute", self._executed), ("commit", self._committed),
                        ("rollback", self._rolled_back), ("savepoint", self._savepoint),
                        ("rollback_savepoint", self._rolled_back_to))
 
     def __enter__(self) -> CommitClock:
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+            self._seen = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one())
         for name, hook in self._hooks:
             event.listen(self.engine, name, hook)
         return self
@@ -171,10 +174,13 @@ class CommitClock:
                 del self._pending.get(id(conn), [])[mark:]
 
     def learn_numbers(self) -> None:
-        """Read which ticket number each committed report got (numbers appear in the messages sent)."""
+        """Read which ticket number each report committed since the last call got (the numbers appear in
+        the messages sent); only new tickets, so a database with a long history costs nothing here."""
         with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
-            rows = conn.execute(text("SELECT id, chat_id, source_message_id FROM ticket")).all()
-        self.numbers = {int(i): (int(c), int(m)) for i, c, m in rows}
+            rows = conn.execute(text("SELECT id, chat_id, source_message_id FROM ticket WHERE id > :seen"),
+                                {"seen": self._seen}).all()
+        self.numbers.update({int(i): (int(c), int(m)) for i, c, m in rows})
+        self._seen = max(self.numbers, default=self._seen)
 
 
 def _register_workers(app: App) -> dict[int, str]:
