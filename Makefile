@@ -24,6 +24,7 @@ test: lint
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.routing_bench
 	$(BIN)/python -m benchmarks.intake_bench
+	$(BIN)/python -m benchmarks.intake_scale_bench
 	$(BIN)/python -m benchmarks.sweep_bench
 	$(BIN)/python -m benchmarks.export_bench
 

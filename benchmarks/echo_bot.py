@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -55,15 +57,21 @@ async def echo_baseline(
     rate: float | None = None,
     deadline: float = 300,
     replies: int = 1,
+    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]] | None = None,
+    suffix: Callable[[int], str] | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
     """Run the echo bot against ``emu`` (already started) and measure it; see the module docstring.
 
     ``rate`` paces injection (messages per second); by default everything is injected at once.
     ``replies=2`` also copies each message to a watcher chat, and the message counts as handled when
-    both have reached the emulator.
+    both have reached the emulator. ``handler`` replaces the echo (another baseline bot, whose every
+    answer quotes the message's text); ``suffix(i)`` is appended to the ``i``-th message's text.
     """
     if replies not in (1, 2):
         raise ValueError("the echo bot answers once or twice")
+    if handler is None:
+        handler = _echo if replies == 1 else _echo_and_copy
     app = (
         Application.builder()
         .token(emu.token)
@@ -72,8 +80,9 @@ async def echo_baseline(
         .concurrent_updates(concurrent_updates)
         .build()
     )
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, _echo if replies == 1 else _echo_and_copy))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handler))
     tag = f"echo-{time.monotonic_ns()}-"
+    key = re.compile(re.escape(tag) + r"\d+")
     for user in range(FIRST_USER, FIRST_USER + n_users):
         emu.add_user(user, f"user{user}", language_code="en")
     if replies == 2:
@@ -86,22 +95,24 @@ async def echo_baseline(
         injected: dict[str, float] = {}
         target = emu.sent_count() + replies * n_messages
         started, cpu_started = time.monotonic(), time.process_time()
-        messages = [(FIRST_USER + i % n_users, f"{tag}{i}") for i in range(n_messages)]
-        for (_, text), (_, _, mono) in zip(messages, await emu.inject(messages, rate), strict=True):
-            injected[text] = mono
+        keys = [f"{tag}{i}" for i in range(n_messages)]
+        messages = [(FIRST_USER + i % n_users, keys[i] + (suffix(i) if suffix else "")) for i in range(n_messages)]
+        for k, (_, _, mono) in zip(keys, await emu.inject(messages, rate), strict=True):
+            injected[k] = mono
 
         await wait_until(lambda: emu.sent_count() >= target, deadline)
         cpu_seconds = time.process_time() - cpu_started
         arrivals: dict[str, float] = {}
         for arrival in emu.arrivals():  # the last of a message's answers
-            if arrival.text.startswith(tag):
-                arrivals[arrival.text] = max(arrival.mono, arrivals.get(arrival.text, 0.0))
+            found = key.search(arrival.text)
+            if found:
+                arrivals[found[0]] = max(arrival.mono, arrivals.get(found[0], 0.0))
         elapsed = max(arrivals.values()) - started
         await app.updater.stop()
         await app.stop()
     latencies = [(arrivals[t] - injected[t]) * 1000 for t in injected]
     return {
-        "bot": "ptb-echo" if replies == 1 else "ptb-echo-and-copy",
+        "bot": name or ("ptb-echo" if replies == 1 else "ptb-echo-and-copy"),
         "messages": n_messages,
         "users": n_users,
         "concurrent_updates": concurrent_updates,

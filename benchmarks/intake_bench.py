@@ -1,8 +1,13 @@
 """Intake benchmark: Gridbot against a bare python-telegram-bot echo bot, same emulator kind, same load.
 
-Run: ``.venv/bin/python -m benchmarks.intake_bench [--messages 1000] [--users 200] [--telegram-limits]``.
+Run: ``.venv/bin/python -m benchmarks.intake_bench [--messages 1000] [--users 200] [--runs 3] [--telegram-limits]``.
 
-Both bots run in this process and long-poll their own HTTP Bot API emulator (``EmulatorThread`` on
+Two baselines: a bare python-telegram-bot echo bot (also once copying each message to a second chat),
+and a naive ticket bot (``benchmarks.naive_ticket_bot``: PTB defaults, one sqlite3 transaction per
+message, a dict keyword lookup, the two sends). The whole comparison is repeated ``--runs`` times and
+the ratios, each taken within its own run, are summarised as min/median/max.
+
+All bots run in this process and long-poll their own HTTP Bot API emulator (``EmulatorThread`` on
 127.0.0.1); every message is injected at once (a burst) from ``--users`` residents. Each Gridbot
 message names a place in one of the bundled rules' 12 grids, so it opens a ticket at once; one worker
 is registered per grid. Latency is measured on this process's monotonic clock from the emulator
@@ -28,6 +33,7 @@ import argparse
 import asyncio
 import functools
 import re
+import statistics
 import tempfile
 import threading
 import time
@@ -36,19 +42,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import Connection, Engine, event, text
 
 from benchmarks.drivers import Driver, ProcessDriver, ThreadDriver, wait_until
 from benchmarks.echo_bot import TOKEN as ECHO_TOKEN
 from benchmarks.echo_bot import echo_baseline
+from benchmarks.naive_ticket_bot import TOKEN as NAIVE_TOKEN
+from benchmarks.naive_ticket_bot import naive_baseline
 from bot.app import App, build_app
 from bot.handlers import handle_update
 from bot.processor import InboxProcessor
 from bot.receiver import store_batch
 from cases.clock import utcnow
-from cases.db import session_scope
-from cases.models import Ticket
+from cases.db import READ_ONLY, session_scope
 from cases.services.people import get_or_create_person, grant_role
 from cases.settings import Settings
 
@@ -66,6 +72,10 @@ PROBLEMS = ["楼道灯坏了，晚上一片漆黑", "门口的垃圾满了没人
 HANDLER_ONLY = "gridbot: handler only"
 ECHO = "ptb echo: echo sent"
 ECHO_TWICE = "ptb echo + copy: both sent"
+NAIVE = "naive ticket bot: both sent"
+COMMITTED = "gridbot: ticket committed"
+DELIVERED = "gridbot: both delivered"
+TARGETS = ((COMMITTED, ECHO, 0.75), (DELIVERED, ECHO, 0.5), (DELIVERED, NAIVE, 1.0))
 NEW_TICKET = re.compile(r"新工单 #(\d+)")
 ACK = re.compile(r"工单号 #(\d+)")
 
@@ -103,43 +113,74 @@ def _row(name: str, started: float, injected: dict[Any, float], arrived: dict[An
 
 
 class CommitClock:
-    """Records when each new ticket's transaction committed, keyed by (chat_id, source_message_id)."""
+    """Records when each new ticket's transaction committed, keyed by (chat_id, source_message_id).
 
-    def __init__(self) -> None:
+    It watches the engine's connections, not ORM sessions, so a ticket inserted by a Core statement counts
+    too: an INSERT into ``ticket`` is remembered per connection (forgotten if its transaction or savepoint
+    rolls back) and stamped when that connection commits (just before the database's own commit).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.committed: dict[tuple[int, int], float] = {}
         self.numbers: dict[int, tuple[int, int]] = {}
-        self._pending: dict[int, list[Ticket]] = {}
+        self._pending: dict[int, list[tuple[int, int]]] = {}
+        self._savepoints: dict[tuple[int, str], int] = {}
+        self._seen = 0  # tickets up to this id existed before the run or are already in ``numbers``
         self._lock = threading.Lock()
+        self._hooks = (("after_cursor_execute", self._executed), ("commit", self._committed),
+                       ("rollback", self._rolled_back), ("savepoint", self._savepoint),
+                       ("rollback_savepoint", self._rolled_back_to))
 
     def __enter__(self) -> CommitClock:
-        event.listen(OrmSession, "after_flush", self._flushed)
-        event.listen(OrmSession, "after_commit", self._committed)
-        event.listen(OrmSession, "after_rollback", self._rolled_back)
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+            self._seen = int(conn.execute(text("SELECT coalesce(max(id), 0) FROM ticket")).scalar_one())
+        for name, hook in self._hooks:
+            event.listen(self.engine, name, hook)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(OrmSession, "after_flush", self._flushed)
-        event.remove(OrmSession, "after_commit", self._committed)
-        event.remove(OrmSession, "after_rollback", self._rolled_back)
+        for name, hook in self._hooks:
+            event.remove(self.engine, name, hook)
 
-    def _flushed(self, session: OrmSession, _context: Any) -> None:
-        new = [obj for obj in session.new if isinstance(obj, Ticket)]
-        if new:
-            with self._lock:
-                self._pending.setdefault(id(session), []).extend(new)
+    def _executed(self, conn: Connection, _cursor: Any, _statement: str, _params: Any, context: Any,
+                  _many: bool) -> None:
+        compiled = getattr(context, "compiled", None)
+        table = getattr(getattr(compiled, "statement", None), "table", None)
+        if not getattr(context, "isinsert", False) or getattr(table, "name", None) != "ticket":
+            return
+        keys = [(p["chat_id"], p["source_message_id"]) for p in context.compiled_parameters]
+        with self._lock:
+            self._pending.setdefault(id(conn), []).extend(keys)
 
-    def _committed(self, session: OrmSession) -> None:
+    def _committed(self, conn: Connection) -> None:
         now = time.monotonic()
         with self._lock:
-            for ticket in self._pending.pop(id(session), []):
-                key = (ticket.chat_id, ticket.source_message_id)
+            for key in self._pending.pop(id(conn), []):
                 self.committed.setdefault(key, now)
-                if ticket.id is not None:
-                    self.numbers[ticket.id] = key
 
-    def _rolled_back(self, session: OrmSession) -> None:
+    def _rolled_back(self, conn: Connection) -> None:
         with self._lock:
-            self._pending.pop(id(session), None)
+            self._pending.pop(id(conn), None)
+
+    def _savepoint(self, conn: Connection, name: str) -> None:
+        with self._lock:
+            self._savepoints[(id(conn), name)] = len(self._pending.get(id(conn), []))
+
+    def _rolled_back_to(self, conn: Connection, name: str, _context: Any) -> None:
+        with self._lock:
+            mark = self._savepoints.pop((id(conn), name), None)
+            if mark is not None:
+                del self._pending.get(id(conn), [])[mark:]
+
+    def learn_numbers(self) -> None:
+        """Read which ticket number each report committed since the last call got (the numbers appear in
+        the messages sent); only new tickets, so a database with a long history costs nothing here."""
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as conn:
+            rows = conn.execute(text("SELECT id, chat_id, source_message_id FROM ticket WHERE id > :seen"),
+                                {"seen": self._seen}).all()
+        self.numbers.update({int(i): (int(c), int(m)) for i, c, m in rows})
+        self._seen = max(self.numbers, default=self._seen)
 
 
 def _register_workers(app: App) -> dict[int, str]:
@@ -159,10 +200,11 @@ def _report(i: int) -> str:
     return f"{places[i % len(places)]}{PROBLEMS[i % len(PROBLEMS)]}（{i}）"
 
 
-async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, telegram_limits: bool,
-                   deadline: float, rate: float | None = None) -> list[Row]:
-    """Run Gridbot against ``emu`` with the load described in the module docstring."""
-    settings = Settings(token=emu.token, api_base_url=emu.base_url, database_url=f"sqlite:///{db_dir / 'bench.db'}",
+async def _gridbot(emu: Driver, database_url: str, n_messages: int, n_users: int, *, telegram_limits: bool,
+                   deadline: float, rate: float | None = None, first_resident: int = FIRST_RESIDENT) -> list[Row]:
+    """Run Gridbot against ``emu`` with the load described in the module docstring (residents numbered
+    from ``first_resident``, so that a later run in the same database sends new messages)."""
+    settings = Settings(token=emu.token, api_base_url=emu.base_url, database_url=database_url,
                         rules=str(ROOT / "routing_rules.yaml"), sweep_seconds=3600)
     if not telegram_limits:
         settings.outbox_global_per_second = settings.outbox_private_per_second = RAISED_LIMIT
@@ -174,12 +216,12 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
     workers = _register_workers(app)
     for worker in workers:
         emu.add_user(worker, f"网格员{worker}", language_code="zh", started=True)
-    residents = [FIRST_RESIDENT + i for i in range(n_users)]
+    residents = [first_resident + i for i in range(n_users)]
     for user in residents:
         emu.add_user(user, f"居民{user}", language_code="zh-hans")
     messages = [(residents[i % n_users], _report(i)) for i in range(n_messages)]
 
-    with CommitClock() as clock:
+    with CommitClock(app.engine) as clock:
         await app.runtime.start()
         try:
             # Like the echo baseline: inject as soon as the bot is polling (the updates queue meanwhile).
@@ -192,6 +234,7 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
                 # Each report gets at least two messages: the resident's answer and the worker's notice.
                 if emu.sent_count() < 2 * n_messages:
                     return False
+                clock.learn_numbers()
                 notices.clear()
                 acks.clear()
                 for arrival in emu.arrivals():
@@ -207,9 +250,11 @@ async def _gridbot(emu: Driver, db_dir: Path, n_messages: int, n_users: int, *, 
             await app.runtime.stop()
             app.engine.dispose()
         committed = dict(clock.committed)
-    return [_row("gridbot: ticket committed", started, injected, committed, cpu_ms),
+    delivered = {k: max(notices[k], acks[k]) for k in notices.keys() & acks.keys()}
+    return [_row(COMMITTED, started, injected, committed, cpu_ms),
             _row("gridbot: worker notified", started, injected, notices, cpu_ms),
-            _row("gridbot: resident answered", started, injected, acks, cpu_ms)]
+            _row("gridbot: resident answered", started, injected, acks, cpu_ms),
+            _row(DELIVERED, started, injected, delivered, cpu_ms)]
 
 
 def _update(i: int, user: int, text: str) -> dict[str, Any]:
@@ -249,15 +294,44 @@ def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadlin
         echo = asyncio.run(echo_baseline(echo_emu, n_messages, n_users, deadline=deadline, rate=rate))
     with driver(ECHO_TOKEN) as echo_emu:
         twice = asyncio.run(echo_baseline(echo_emu, n_messages, n_users, deadline=deadline, rate=rate, replies=2))
-    rows = [Row(ECHO, n_messages, float(echo["seconds"]), float(echo["latency_p50_ms"]),
-                float(echo["latency_p99_ms"]), float(echo["cpu_ms_per_msg"])),
-            Row(ECHO_TWICE, n_messages, float(twice["seconds"]), float(twice["latency_p50_ms"]),
-                float(twice["latency_p99_ms"]), float(twice["cpu_ms_per_msg"]))]
+    with tempfile.TemporaryDirectory(prefix="naive-bot-") as tmp, driver(NAIVE_TOKEN) as naive_emu:
+        naive = asyncio.run(naive_baseline(naive_emu, Path(tmp), n_messages, n_users, deadline=deadline, rate=rate))
+    rows = [Row(name, n_messages, float(r["seconds"]), float(r["latency_p50_ms"]), float(r["latency_p99_ms"]),
+                float(r["cpu_ms_per_msg"])) for name, r in ((ECHO, echo), (ECHO_TWICE, twice), (NAIVE, naive))]
     with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, driver(TOKEN) as emu:
-        rows += asyncio.run(_gridbot(emu, Path(tmp), n_messages, n_users, telegram_limits=telegram_limits,
-                                     deadline=deadline, rate=rate))
+        rows += asyncio.run(_gridbot(emu, f"sqlite:///{Path(tmp) / 'bench.db'}", n_messages, n_users,
+                                     telegram_limits=telegram_limits, deadline=deadline, rate=rate))
         rows.append(handler_only(Path(tmp), n_messages, n_users))
     return rows
+
+
+def _ratio(rows: Sequence[Row], name: str, base: str) -> float:
+    """Throughput of row ``name`` over that of row ``base`` (same run)."""
+    by_name = {row.name: row.throughput for row in rows}
+    return by_name[name] / by_name[base] if by_name.get(base) else 0.0
+
+
+def summary(runs: Sequence[Sequence[Row]]) -> str:
+    """Min / median / max over several runs of each row's throughput, ratios to the two baselines
+    (each ratio taken within its own run) and CPU per message."""
+    def spread(values: list[float], fmt: str) -> str:
+        return "/".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+
+    lines = [f"over {len(runs)} runs, min/median/max (each ratio within its own run):",
+             f"{'measure':<28} {'msg/s':>20} {'vs echo':>16} {'vs naive':>16} {'cpu ms/msg':>17}"]
+    for row in runs[0]:
+        if row.name == HANDLER_ONLY:
+            continue
+        same = [next(r for r in rows if r.name == row.name) for rows in runs]
+        lines.append(f"{row.name:<28} {spread([r.throughput for r in same], '.1f'):>20} "
+                     f"{spread([_ratio(rows, row.name, ECHO) for rows in runs], '.2f'):>16} "
+                     f"{spread([_ratio(rows, row.name, NAIVE) for rows in runs], '.2f'):>16} "
+                     f"{spread([r.cpu_ms for r in same], '.2f'):>17}")
+    for name, base, target in TARGETS:
+        ratios = [_ratio(rows, name, base) for rows in runs]
+        lines.append(f"target {name} >= {target:g} x {base.split(':')[0]}: median {statistics.median(ratios):.2f} x, "
+                     f"{'met' if statistics.median(ratios) >= target else 'NOT met'}")
+    return "\n".join(lines)
 
 
 def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limits: bool,
@@ -272,21 +346,25 @@ def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limit
              "emulators: " + ("threads of this process (they share its GIL)" if in_process
                               else "one process per bot (python -m emulator), as Telegram is another machine"),
              "",
-             f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8} {'cpu ms/msg':>11}"]
+             f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8} {'cpu ms/msg':>11} "
+             f"{'vs naive':>9}"]
     echo = rows[0].throughput
+    naive = next((r.throughput for r in rows if r.name == NAIVE), 0.0)
     for row in rows:
         if row.name == HANDLER_ONLY:
             continue
         ratio = row.throughput / echo if echo else 0.0
         lines.append(f"{row.name:<28} {row.throughput:>9.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {ratio:>8.2f} "
-                     f"{row.cpu_ms:>11.2f}")
-    committed = next(r for r in rows if r.name == "gridbot: ticket committed")
+                     f"{row.cpu_ms:>11.2f} {row.throughput / naive if naive else 0.0:>9.2f}")
     if rate:
-        lines += ["", f"paced run: both bots get {rate:g} msg/s; compare the latencies (the throughput target is "
+        lines += ["", f"paced run: every bot gets {rate:g} msg/s; compare the latencies (the throughput targets are "
                       "for the burst run)"]
     else:
-        target = "met" if committed.throughput >= echo / 2 else "NOT met"
-        lines += ["", f"target gridbot >= 0.5 x echo throughput (ticket committed): {target}"]
+        lines.append("")
+        for name, base, target in TARGETS:
+            ratio = _ratio(rows, name, base)
+            lines.append(f"target {name} >= {target:g} x {base.split(':')[0]}: {ratio:.2f} x, "
+                         f"{'met' if ratio >= target else 'NOT met'}")
     twice = next((r for r in rows if r.name == ECHO_TWICE), None)
     if twice is not None and echo:
         lines.append(f"a report needs two messages sent (acknowledgement, worker's notice): the echo bot copying each "
@@ -303,7 +381,7 @@ def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limit
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> list[Row]:
+def main(argv: Sequence[str] | None = None) -> list[list[Row]]:
     """Command line: run both bots and print the table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.intake_bench",
                                      description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -315,12 +393,19 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
                         help="pace the residents' messages at this many per second (default: one burst)")
     parser.add_argument("--in-process", action="store_true",
                         help="run each emulator in a thread of this process instead of its own process")
+    parser.add_argument("--runs", type=int, default=3, help="repeat the whole comparison this many times")
     args = parser.parse_args(argv)
-    rows = run(args.messages, args.users, telegram_limits=args.telegram_limits, deadline=args.deadline,
-               in_process=args.in_process, rate=args.rate)
-    print(render(rows, n_messages=args.messages, n_users=args.users, telegram_limits=args.telegram_limits,
-                 in_process=args.in_process, rate=args.rate))
-    return rows
+    runs = []
+    for i in range(args.runs):
+        rows = run(args.messages, args.users, telegram_limits=args.telegram_limits, deadline=args.deadline,
+                   in_process=args.in_process, rate=args.rate)
+        print(f"run {i + 1} of {args.runs}")
+        print(render(rows, n_messages=args.messages, n_users=args.users, telegram_limits=args.telegram_limits,
+                     in_process=args.in_process, rate=args.rate), flush=True)
+        print()
+        runs.append(rows)
+    print(summary(runs))
+    return runs
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from cases.models import GroupBinding, OutboxMessage, Person, Role, Ticket
 from cases.services import flood
 from cases.services.events import latest_event_id
 from cases.services.people import people_over, staff_for_target
-from cases.services.tickets import possible_duplicate
+from cases.services.tickets import Earlier, possible_duplicate
 
 _GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
 
@@ -156,7 +156,7 @@ def hold_for_review(session: Session, ctx: BotContext, ticket: Ticket, reporter:
                    purpose="hold_edit", ticket_id=hold.anchor_ticket_id, priority=outbox.ACTION, now=now)
 
 
-def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Ticket | None = None,
+def card_values(ctx: BotContext, ticket: Ticket, lang: str, *, duplicate: Earlier | None = None,
                 again: Again | None = None) -> dict[str, Any]:
     """The fields of the new-ticket card; ``duplicate``: an earlier report that may be the same problem;
     ``again``: why a ticket announced before is announced again."""

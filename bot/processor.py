@@ -1,7 +1,9 @@
-"""Feed stored updates to the handler: in update_id order per chat, chats concurrently, one transaction each.
+"""Feed stored updates to the handler: in update_id order per chat, waiting updates grouped in one transaction.
 
-Each update is handled in ONE transaction that also marks it processed, so a crash either keeps all
-of its effects (tickets, outbox rows) or none, and the update is replayed on the next start. A failing
+Each update is handled in its own savepoint of a group transaction (``bot.group_commit``) that also marks
+it processed, so a crash either keeps all of its effects (tickets, outbox rows) or none, and the update is
+replayed on the next start. If a group's transaction itself fails, its updates are handled one transaction
+each, chats concurrently. A failing
 update is retried with back-off and, after ``max_attempts``, given up (kept with its error for an
 operator) and reported to ``on_give_up``. Later updates of the same chat wait behind a failing one.
 """
@@ -22,6 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot, Update
 
+from bot.group_commit import DEFAULT_GROUP_MAX, DEFAULT_GROUP_MS, GroupCommit
 from bot.supervise import is_outage
 from cases import inbox
 from cases.clock import Clock, utcnow
@@ -54,7 +57,7 @@ def _chat_key(item: _Item) -> str:
     return f"c{item.chat_id}" if item.chat_id is not None else f"u{item.update_id}"
 
 
-class InboxProcessor:
+class InboxProcessor(GroupCommit):
     """Processes the inbox until stopped; call :meth:`wake` after storing new updates."""
 
     def __init__(
@@ -72,8 +75,11 @@ class InboxProcessor:
         retry_base: float = 1.0,
         retry_cap: float = 60.0,
         clock: Clock = utcnow,
+        group_max: int = DEFAULT_GROUP_MAX,
+        group_ms: float = DEFAULT_GROUP_MS,
     ) -> None:
         self.engine, self.bot, self.handler, self.on_give_up = engine, bot, handler, on_give_up
+        self.group_max, self.group_ms = group_max, group_ms
         self.on_commit, self.clock = on_commit, clock
         self.batch, self.poll_interval, self.max_attempts = batch, poll_interval, max_attempts
         self.retry_base, self.retry_cap = retry_base, retry_cap
@@ -114,6 +120,11 @@ class InboxProcessor:
         """One pass over the pending inbox; returns how many updates were finished (handled or given up)."""
         self._loop = asyncio.get_running_loop()
         items = await asyncio.to_thread(self._load)
+        done, rest = await asyncio.to_thread(self._run_groups, items, _chat_key)
+        return done + await self._run_chats(rest)
+
+    async def _run_chats(self, items: list[_Item]) -> int:
+        """Handle ``items`` one transaction each, a worker thread per chat."""
         chats: dict[str, list[_Item]] = {}
         for item in items:
             chats.setdefault(_chat_key(item), []).append(item)

@@ -90,6 +90,8 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_status_resolve_by", "status", "resolve_by"),
         Index("ix_ticket_status_next_due", "status", "next_due_at"),
         Index("ix_ticket_area_status", "area", "status"),
+        Index("ix_ticket_same_problem", "area", "category", "status", "created_at"),  # possible duplicate
+        Index("ix_ticket_reporter_created", "reporter_id", "created_at"),  # flood check
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,7 +102,7 @@ class Ticket(SQLModel, table=True):
     target: str = Field(default="", description="grid:<id> or team:<id> whose workers handle it")
     route_index: int | None = None
     explanation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    reporter_id: int = Field(foreign_key="person.id", index=True)
+    reporter_id: int = Field(foreign_key="person.id")  # indexed by ix_ticket_reporter_created
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     source_message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     text: str = Field(default="", sa_column=Column(Text, nullable=False))

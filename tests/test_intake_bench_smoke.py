@@ -13,7 +13,7 @@ from benchmarks.intake_bench import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"^(?P<name>.+?)\s+(?P<rate>\d+\.\d)\s+(?P<p50>\d+\.\d)\s+(?P<p99>\d+\.\d)\s+"
-                 r"(?P<ratio>\d+\.\d\d)\s+(?P<cpu>\d+\.\d\d)$")
+                 r"(?P<ratio>\d+\.\d\d)\s+(?P<cpu>\d+\.\d\d)\s+(?P<naive>\d+\.\d\d)$")
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -25,18 +25,25 @@ def test_percentile_is_nearest_rank() -> None:
 @pytest.mark.slow
 def test_benchmark_prints_the_side_by_side_table() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.intake_bench", "--messages", "20", "--users", "10", "--deadline", "120"],
+        [sys.executable, "-m", "benchmarks.intake_bench", "--messages", "20", "--users", "10", "--deadline", "120",
+         "--runs", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
     ).stdout
     assert "20 messages from 10 residents" in out
     rows = {m["name"].strip(): m for m in map(ROW.match, out.splitlines()) if m}
-    assert set(rows) == {"ptb echo: echo sent", "ptb echo + copy: both sent", "gridbot: ticket committed",
-                         "gridbot: worker notified", "gridbot: resident answered"}, out
+    assert set(rows) == {"ptb echo: echo sent", "ptb echo + copy: both sent", "naive ticket bot: both sent",
+                         "gridbot: ticket committed", "gridbot: worker notified", "gridbot: resident answered",
+                         "gridbot: both delivered"}, out
     for row in rows.values():
         assert float(row["rate"]) > 0 and float(row["ratio"]) > 0 and float(row["cpu"]) > 0
         assert 0 <= float(row["p50"]) <= float(row["p99"])
     assert float(rows["ptb echo: echo sent"]["ratio"]) == 1.0
-    assert re.search(r"target gridbot >= 0\.5 x echo throughput \(ticket committed\): (met|NOT met)", out)
+    assert float(rows["naive ticket bot: both sent"]["naive"]) == 1.0
+    for target in (r"ticket committed >= 0\.75 x ptb echo", r"both delivered >= 0\.5 x ptb echo",
+                   r"both delivered >= 1 x naive ticket bot"):
+        assert re.search(rf"target gridbot: {target}: \d+\.\d\d x, (met|NOT met)", out), out
+        assert re.search(rf"target gridbot: {target}: median \d+\.\d\d x, (met|NOT met)", out), out
+    assert "over 1 runs, min/median/max" in out
     assert re.search(r"copying each message to a second chat, with no database, reaches \d+\.\d\d x echo", out)
     ceiling = re.search(r"with no network .*: (\d+\.\d) msg/s, (\d+\.\d\d) ms per report \((\d+\.\d\d) ms CPU\)", out)
     assert ceiling and float(ceiling[1]) > 0 and float(ceiling[2]) > 0 and float(ceiling[3]) > 0, out

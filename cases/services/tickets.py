@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from cases.clock import as_utc
+from cases.db import insert_ignoring
 from cases.deadlines import deadlines_for, next_due_at
 from cases.models import Person, Status, Ticket, TicketEvent
 from cases.rules.schema import Rules
@@ -29,6 +30,7 @@ from cases.states import Action, TransitionError, check_merge, is_final, next_st
 
 __all__ = [
     "ClaimResult",
+    "Earlier",
     "add_note",
     "amend_text",
     "auto_close",
@@ -88,7 +90,7 @@ DUPLICATE_WINDOW = timedelta(hours=48)
 """How far back an earlier report of the same kind in the same grid counts as a possible duplicate."""
 _STILL_HANDLED = (Status.OPEN.value, Status.CLAIMED.value)
 _SAME_PROBLEM = (
-    select(Ticket)
+    select(col(Ticket.id), col(Ticket.created_at))
     .where(col(Ticket.area) == bindparam("area"), col(Ticket.status).in_(_STILL_HANDLED),
            col(Ticket.category) == bindparam("category"), col(Ticket.id) != bindparam("id"),
            col(Ticket.created_at) >= bindparam("since"), col(Ticket.created_at) <= bindparam("until"))
@@ -97,17 +99,32 @@ _SAME_PROBLEM = (
 )
 
 
-def possible_duplicate(session: Session, ticket: Ticket, *, window: timedelta = DUPLICATE_WINDOW) -> Ticket | None:
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier ticket that may report the same problem: what the new-ticket card names."""
+
+    id: int
+    created_at: datetime
+
+    @property
+    def number(self) -> str:
+        """The human-readable ticket number, e.g. ``#1024``."""
+        return f"#{self.id}"
+
+
+def possible_duplicate(session: Session, ticket: Ticket, *, window: timedelta = DUPLICATE_WINDOW) -> Earlier | None:
     """The latest ticket still being handled in the same grid with the same category, opened at most
     ``window`` before ``ticket``: a hint for the workers and leaders, who decide whether to merge. Reports
-    of the fallback category ``other`` are too varied to compare."""
+    of the fallback category ``other`` are too varied to compare. Two columns, no ORM object: this runs
+    for every new report."""
     if ticket.area is None or ticket.category == "other" or ticket.id is None:
         return None
     created = as_utc(ticket.created_at)
-    return session.exec(_SAME_PROBLEM, params={
+    row = session.execute(_SAME_PROBLEM, params={
         "area": ticket.area, "category": ticket.category, "id": ticket.id, "since": created - window,
         "until": created,
     }).first()
+    return None if row is None else Earlier(int(row[0]), row[1])
 
 
 def history(session: Session, ticket_id: int, *, public_only: bool = False) -> list[TicketEvent]:
@@ -281,6 +298,13 @@ def _person(session: Session, person_id: int | None) -> Person | None:
 # ---- intake ----
 
 
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
+_OPEN = insert_ignoring(_TICKET, conflict=["chat_id", "source_message_id"], returning=_TICKET.c.id)
+_RECORD = insert(_EVENT)
+_TICKET_COLUMNS = tuple(c.name for c in _TICKET.columns if c.name != "id")
+
+
 def open_ticket(
     session: Session,
     *,
@@ -303,64 +327,45 @@ def open_ticket(
     now: datetime,
 ) -> tuple[Ticket, bool]:
     """Open a ticket for a resident's message; ``(ticket, created)``. The same (chat, message) twice
-    returns the first ticket and False, even under concurrent delivery. No target yet: a draft."""
-    existing = find_by_message(session, chat_id=chat_id, message_id=message_id)
-    if existing is not None:
-        return existing, False
+    returns the first ticket and False, even under concurrent delivery. No target yet: a draft.
+
+    The intake's hot path: two prepared Core statements (``INSERT ... ON CONFLICT (chat_id,
+    source_message_id) DO NOTHING RETURNING id``, then the history event), no ORM flush or savepoint. The
+    returned ticket is attached to ``session`` as if just loaded, so later changes to it are flushed.
+    """
     text = without_nul(text)
     if target is not None:
         _check_target(rules, target)
     assert reporter.id is not None
     status = Status.DRAFT if target is None else Status.OPEN
     ticket = Ticket(
-        status=status.value,
-        category=category,
-        priority=priority,
-        area=area,
-        target=target or "",
-        route_index=route_index,
-        explanation=explanation,
-        reporter_id=reporter.id,
-        chat_id=chat_id,
-        source_message_id=message_id,
-        text=text,
-        photo_file_id=photo_file_id,
-        voice_file_id=voice_file_id,
-        lat=lat,
-        lon=lon,
-        created_at=now,
-        updated_at=now,
-        held=held,
+        status=status.value, category=category, priority=priority, area=area, target=target or "",
+        route_index=route_index, explanation=explanation, reporter_id=reporter.id, chat_id=chat_id,
+        source_message_id=message_id, text=text, photo_file_id=photo_file_id, voice_file_id=voice_file_id,
+        lat=lat, lon=lon, created_at=now, updated_at=now, held=held,
     )
     if status is Status.OPEN:
         ticket.opened_at = now
         _set_deadlines(ticket, rules, now)
     ticket.next_due_at = next_due_at(rules, ticket)
-    try:
-        with session.begin_nested():
-            session.add(ticket)
-    except IntegrityError:  # a concurrent delivery of the same message won
+    values = {name: getattr(ticket, name) for name in _TICKET_COLUMNS}
+    connection = session.connection()
+    new_id = connection.execute(_OPEN[connection.dialect.name], values).scalar()
+    if new_id is None:  # the same message was delivered before (or concurrently, and that delivery won)
         existing = find_by_message(session, chat_id=chat_id, message_id=message_id)
         if existing is None:
-            raise
+            raise RuntimeError(f"ticket for message {chat_id}/{message_id} neither inserted nor found")
         return existing, False
-    _event(
-        session,
-        ticket,
-        actor=reporter,
-        kind="opened" if status is Status.OPEN else "drafted",
-        now=now,
-        to_status=status.value,
-        data={
-            "category": category,
-            "priority": priority,
-            "area": area,
-            "target": target,
-            "route_index": route_index,
-            "held": held,
-        },
-    )
-    session.flush()
+    connection.execute(_RECORD, {
+        "ticket_id": new_id, "at": now, "actor_id": reporter.id,
+        "kind": "opened" if status is Status.OPEN else "drafted", "from_status": None,
+        "to_status": status.value, "note": None, "public": True,
+        "data": {"category": category, "priority": priority, "area": area, "target": target,
+                 "route_index": route_index, "held": held},
+    })
+    ticket.id = new_id
+    make_transient_to_detached(ticket)
+    session.add(ticket)
     return ticket, True
 
 
