@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import string
 
-LANGS = ("zh", "en")
+from cases.i18n import LANGS, lookup
+
+__all__ = ["CATALOGUE", "LANGS", "normalise_lang", "placeholders", "t"]
 
 CATALOGUE: dict[str, dict[str, str]] = {
     # --- general ---
@@ -385,9 +387,7 @@ CATALOGUE.update(REFUSALS)
 
 def t(key: str, lang: str, **values: object) -> str:
     """The text for ``key`` in ``lang`` (Chinese when the language is unknown), filled with ``values``."""
-    entry = CATALOGUE[key]
-    template = entry.get(lang) or entry["zh"]
-    return template.format(**values) if values else template
+    return lookup(CATALOGUE, key, lang, **values)
 
 
 def placeholders(template: str) -> set[str]:

@@ -24,6 +24,7 @@ from cases.open311 import service_request
 from cases.rules.schema import Rules
 from cases.services import tickets as svc
 from cases.services.errors import InvalidInput, NotFound
+from cli import common
 from cli.db_cmd import open_database, open_rules
 
 tickets_app = typer.Typer(help="List, show and export tickets.", no_args_is_help=True)
@@ -214,7 +215,8 @@ def export(
     fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket, opens in Excel), xlsx (the "
                                "same rows as a workbook; needs --output), json (with history) or open311 "
                                "(GeoReport v2 service requests, no personal data)"),
-    lang: str = typer.Option("zh", "--lang", help="language of the names in open311 (zh or en)"),
+    lang_option: str | None = typer.Option(None, "--lang", help="language of the names in open311 (zh or en; "
+                                           "default zh)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
     status: str | None = typer.Option(None, "--status", help="only this status"),
     area: str | None = typer.Option(None, "--area", help="only tickets within this area, or team:<id>"),
@@ -223,6 +225,7 @@ def export(
 
     It only reads (the bot keeps working meanwhile) and streams, so memory stays small however many
     tickets there are; a file is written whole or not at all."""
+    lang = lang_option or common.explicit_lang() or "zh"  # data, not words: GRIDBOT_LANG does not change it
     if fmt is Format.XLSX and output is None:
         typer.echo("an XLSX workbook is written to a file: add --output tickets.xlsx", err=True)
         raise typer.Exit(2)

@@ -25,6 +25,7 @@ from cases.rules.schema import Rules
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("GRIDBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("GRIDBOT_REQUIRE_PG") == "1"
+os.environ["GRIDBOT_LANG"] = "en"  # tests that read the command line's output read English, whatever the locale
 
 # Used only until the bundled routing_rules.yaml and its loader exist.
 _FALLBACK_RULES: dict[str, Any] = {
