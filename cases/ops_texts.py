@@ -58,6 +58,8 @@ OPS_TEXTS: dict[str, dict[str, str]] = {
     # --- the sweep report (gridbot sweep) ---
     "sweep_head_dry": {"zh": "{at} UTC 的巡检将会：{summary}", "en": "sweep at {at} UTC would do: {summary}"},
     "sweep_head": {"zh": "{at} UTC 的巡检已完成：{summary}", "en": "sweep at {at} UTC did: {summary}"},
+    "sweep_action": {"zh": "{subject}{kind}（{detail}）{who}", "en": "{subject}{kind} ({detail}) {who}"},
+    "sweep_action_plain": {"zh": "{subject}{kind} {who}", "en": "{subject}{kind} {who}"},
     "sweep_nothing": {"zh": "没有到期事项", "en": "nothing due"},
     "sweep_count": {"zh": "{kind} {count} 项", "en": "{kind}: {count}"},
     "sweep_to": {"zh": "→ 通知 {count} 人", "en": "-> {count} recipient(s)"},

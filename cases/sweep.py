@@ -127,7 +127,8 @@ class SweepAction:
                else ops_text("sweep_to_nobody", lang))
         subject = f"#{self.ticket_id} " if self.ticket_id is not None else ""
         detail = sweep_detail_words(self.kind, self.detail, lang)
-        return f"{subject}{sweep_kind_words(self.kind, lang)}{f' ({detail})' if detail else ''} {who}"
+        return ops_text("sweep_action" if detail else "sweep_action_plain", lang, subject=subject,
+                        kind=sweep_kind_words(self.kind, lang), detail=detail, who=who)
 
 
 @dataclass
