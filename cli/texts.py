@@ -142,6 +142,38 @@ CLI_TEXTS: dict[str, dict[str, str]] = {
     "summary_zone": {"zh": "时区：{zone}", "en": "time zone: {zone}"},
     "summary_digest": {"zh": "每日简报：每天 {at} 发给 {to}", "en": "digest: daily at {at} to {to}"},
     "summary_nobody": {"zh": "无人", "en": "nobody"},
+    # --- gridbot tickets list / show / export ---
+    "tickets_none": {"zh": "没有符合条件的工单", "en": "no tickets match"},
+    "tickets_columns": {"zh": "编号|状态|类别|优先级|去向|受理时间|负责人",
+                        "en": "number|status|category|priority|target|created|holder"},
+    "tickets_count": {"zh": "共 {count} 个工单", "en": "{count} {tickets}"},
+    "ticket_one": {"zh": "工单", "en": "ticket"},
+    "ticket_many": {"zh": "工单", "en": "tickets"},
+    "name_with_id": {"zh": "{name}（{id}）", "en": "{name} ({id})"},
+    "no_place": {"zh": "（无地点）", "en": "(no place)"},
+    "place_unknown": {"zh": "（地点未知）", "en": "(place unknown)"},
+    "ticket_head": {"zh": "工单 {number} — {status}", "en": "Ticket {number} — {status}"},
+    "ticket_rows": {"zh": "类别|去向|区域|报事人|负责人|受理|认领期限|办结期限|升级|重新打开|评价|内容|并入",
+                    "en": "category|target|area|reporter|holder|created|claim by|resolve by|escalation|reopened|"
+                          "rating|text|merged into"},
+    "ticket_category": {"zh": "{category}（{id}），优先级：{priority}", "en": "{category} ({id}), priority {priority}"},
+    "ticket_history": {"zh": "处理记录：", "en": "History:"},
+    "ticket_event": {"zh": "{at}  {what}{move}，经办：{who}{internal}{note}",
+                     "en": "{at}  {what}{move} by {who}{internal}{note}"},
+    "ticket_system": {"zh": "系统", "en": "system"},
+    "ticket_internal": {"zh": "【内部】", "en": " [internal]"},
+    "ticket_note": {"zh": "：{note}", "en": ": {note}"},
+    "user_label": {"zh": "用户 {id}", "en": "user {id}"},
+    "export_wrote": {"zh": "已把 {count} 个工单写入 {path}", "en": "wrote {count} {tickets} to {path}"},
+    "export_xlsx_needs_file": {"zh": "XLSX 工作簿只能写入文件：请加 --output tickets.xlsx",
+                               "en": "an XLSX workbook is written to a file: add --output tickets.xlsx"},
+    # --- gridbot seed ---
+    "seed_not_empty": {"zh": "{url} 已有 {count} 个工单；`gridbot seed` 只填充空数据库",
+                       "en": "{url} already has {count} tickets; seed only fills an empty database"},
+    "seed_done": {"zh": "已填充 {url}：{days} 天内 {count} 个工单（{states}）；{people} 人；巡检运行了 {sweeps} 次",
+                  "en": "seeded {url}: {count} tickets over {days} days ({states}); {people} people; the sweep ran "
+                        "{sweeps} times"},
+    "seed_state": {"zh": "{status} {count} 个", "en": "{status} {count}"},
     # --- gridbot digest / sweep ---
     "digest_unknown_area": {"zh": "没有区域 {area}；现有区域：{areas}", "en": "unknown area {area}; areas: {areas}"},
     "digest_png_terminal": {"zh": "终端里无法显示 PNG 图片；请用 --output 文件",
@@ -160,6 +192,11 @@ def t(key: str, lang: str, **values: object) -> str:
 def plural_errors(count: int, lang: str) -> str:
     """"error" or "errors" (Chinese has one word)."""
     return t("error_one" if count == 1 else "error_many", lang)
+
+
+def plural_tickets(count: int, lang: str) -> str:
+    """"ticket" or "tickets" (Chinese has one word)."""
+    return t("ticket_one" if count == 1 else "ticket_many", lang)
 
 
 def seconds(value: float, lang: str) -> str:

@@ -38,12 +38,14 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _names(folder: Path) -> list[str]:
-    """Every Chinese name the rules file gives (areas, places, categories, teams) and the people of the seeded
-    database have, longest first."""
+    """Every Chinese name the rules file gives (areas, places, categories, teams), and the names, reports and
+    notes of the seeded database (people's own words), longest first."""
     found = set(re.findall(r"[\u3400-\u9fff]+", RULES_FILE.read_text(encoding="utf-8")))
     if (folder / "seeded.db").exists():
         with sqlite3.connect(folder / "seeded.db") as db:
             found |= {name for (name,) in db.execute("SELECT name FROM person WHERE name IS NOT NULL")}
+            found |= {text for (text,) in db.execute("SELECT text FROM ticket UNION SELECT note FROM ticket_event")
+                      if text}
     return sorted(found, key=len, reverse=True)
 
 
@@ -55,6 +57,7 @@ def _plain(text: str, folder: Path) -> str:
     text = re.sub(r"\b(Gridbot|SQLite|PostgreSQL)\b", "", text)  # proper names
     text = re.sub(r"GRIDBOT_[A-Z_]+|--[a-z-]+|`[^`]*`|gridbot( [a-z-]+)+|/join \S+|\bUTC\b|\bCST\b", "", text)
     text = re.sub(r"\.(db|yaml|env)\b", "", text)  # file names
+    text = re.sub(r"\b(grid|team|area):[\w-]+", "", text)  # routing targets
     rules = load_rules(RULES_FILE)
     text = text.replace(rules.timezone, "")  # an IANA zone name
     ids = set(rules.areas) | set(rules.teams) | set(rules.categories)
@@ -92,6 +95,9 @@ COMMANDS: dict[str, tuple[list[str], int]] = {
     "db upgrade": (["db", "upgrade"], 0),
     "db prune --dry-run": (["db", "prune", "--dry-run"], 0),
     "digest": (["digest", "--area", "dongting", "--now", NOW], 0),
+    "tickets list": (["tickets", "list", "--limit", "8"], 0),
+    "tickets show": (["tickets", "show", "#2"], 0),
+    "seed, not empty": (["seed", "--days", "1"], 1),
     "digest, unknown area": (["digest", "--area", "nowhere", "--now", NOW], 1),
 }
 
