@@ -5,6 +5,7 @@ Chinese character but the names the rules file gives. Run on a seeded database o
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from datetime import UTC, datetime
@@ -153,3 +154,16 @@ def test_the_language_comes_from_the_option_the_setting_then_the_locale(database
     assert bad.exit_code == 2 and "GRIDBOT_LANG" in bad.stderr, bad.output
     assert [lang_of_locale(env) for env in ({"LANG": "zh_TW.UTF-8"}, {"LC_ALL": "en_US", "LANG": "zh_CN"}, {})] \
         == ["zh", "en", "en"]
+
+
+def test_open311_names_follow_an_explicit_lang_only(database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export's language is data: ``--lang`` (a shared option now) chooses its names; ``GRIDBOT_LANG`` and the
+    locale do not (zh by default, as before)."""
+    rules = load_rules(RULES_FILE)
+    args = ["tickets", "export", "--format", "open311", "--database", f"sqlite:///{database / 'seeded.db'}",
+            "--rules", str(RULES_FILE)]
+    english = json.loads(CliRunner().invoke(app, [*args, "--lang", "en"]).stdout)
+    assert english[0]["service_name"] == rules.category_name(english[0]["service_code"], "en")
+    monkeypatch.setenv("GRIDBOT_LANG", "en")
+    default = json.loads(CliRunner().invoke(app, args).stdout)
+    assert default[0]["service_name"] == rules.category_name(default[0]["service_code"], "zh")
