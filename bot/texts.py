@@ -5,8 +5,9 @@ from __future__ import annotations
 import string
 
 from bot.routing_texts import ROUTING_TEXTS
+from cases.i18n import LANGS, lookup
 
-LANGS = ("zh", "en")
+__all__ = ["CATALOGUE", "LANGS", "normalise_lang", "placeholders", "t"]
 
 CATALOGUE: dict[str, dict[str, str]] = {
     # --- general ---
@@ -389,9 +390,7 @@ CATALOGUE.update(ROUTING_TEXTS)  # routing explanations (bot/routing_texts.py)
 
 def t(key: str, lang: str, **values: object) -> str:
     """The text for ``key`` in ``lang`` (Chinese when the language is unknown), filled with ``values``."""
-    entry = CATALOGUE[key]
-    template = entry.get(lang) or entry["zh"]
-    return template.format(**values) if values else template
+    return lookup(CATALOGUE, key, lang, **values)
 
 
 def placeholders(template: str) -> set[str]:

@@ -19,6 +19,7 @@ from cases.clock import as_utc
 from cases.db import count_rows
 from cases.leader import DEFAULT_LOCK
 from cases.models import InboxUpdate, JobRun, OutboxMessage, Person, SchedulerLock, Status, Ticket
+from cases.ops_texts import ops_text, seconds_text
 
 INBOX = InboxUpdate.__table__  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -122,41 +123,41 @@ def _stalled(waiting_age: float | None, last_done_age: float | None, within: tim
     return (waiting_age or 0) > seconds and (last_done_age is None or last_done_age > seconds)
 
 
-def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER) -> list[str]:
-    """What an operator must look at now, in words (empty when all is well)."""
+def problems(health: Health, *, stuck_after: timedelta = STUCK_AFTER, lang: str = "en") -> list[str]:
+    """What an operator must look at now, in words of ``lang`` (empty when all is well)."""
     found: list[str] = []
+
+    def say(key: str, **values: object) -> None:
+        found.append(ops_text(key, lang, **values))
+
+    def age(seconds: float | None) -> str:
+        return seconds_text(seconds or 0, lang)
+
     if health.leader is None:
-        found.append("no bot process holds the leader lease: is the bot running?")
+        say("health_no_leader")
     elif health.leader_expires_in is not None and health.leader_expires_in < 0:
-        found.append(f"the leader lease of {health.leader} ran out {-health.leader_expires_in:.0f} s ago: "
-                     "no bot process is handling updates")
+        say("health_lease_out", leader=health.leader, ago=age(-health.leader_expires_in))
     limit = stuck_after.total_seconds()
-    within = PROGRESS_WITHIN.total_seconds()
+    within = age(PROGRESS_WITHIN.total_seconds())
     if _stalled(health.inbox_oldest_age, health.inbox_last_processed_age, PROGRESS_WITHIN):
-        found.append(f"the inbox makes no progress: {health.inbox_waiting} updates wait, the oldest for "
-                     f"{health.inbox_oldest_age:.0f} s, and none was handled in the last {within:.0f} s")
+        say("health_inbox_stalled", waiting=health.inbox_waiting, oldest=age(health.inbox_oldest_age), within=within)
     elif health.inbox_oldest_age is not None and health.inbox_oldest_age > limit:
-        found.append(f"{health.inbox_waiting} updates wait to be handled, the oldest for "
-                     f"{health.inbox_oldest_age:.0f} s")
+        say("health_inbox_slow", waiting=health.inbox_waiting, oldest=age(health.inbox_oldest_age))
     if _stalled(health.outbox_oldest_due_age, health.outbox_last_sent_age, PROGRESS_WITHIN):
-        found.append(f"the outbox makes no progress: {health.outbox_waiting} messages wait, the oldest due for "
-                     f"{health.outbox_oldest_due_age:.0f} s, and none was sent in the last {within:.0f} s")
+        say("health_outbox_stalled", waiting=health.outbox_waiting, oldest=age(health.outbox_oldest_due_age),
+            within=within)
     elif health.outbox_oldest_due_age is not None and health.outbox_oldest_due_age > limit:
-        found.append(f"{health.outbox_waiting} messages wait to be sent, the oldest due for "
-                     f"{health.outbox_oldest_due_age:.0f} s (Telegram unreachable or rate-limited?)")
+        say("health_outbox_slow", waiting=health.outbox_waiting, oldest=age(health.outbox_oldest_due_age))
     leader_alive = health.leader_expires_in is not None and health.leader_expires_in >= 0
     for job in health.jobs:
         if job.last_error is not None:
-            found.append(f"the last {job.name} run failed: {job.last_error}")
+            say("health_job_failed", job=job.name, error=job.last_error)
         late = max(3 * job.interval_seconds, limit)
         since_ok = job.last_ok_age if job.last_ok_age is not None else job.last_started_age
         if leader_alive and job.last_error is None and since_ok > late:
-            found.append(f"{job.name} has not completed for {since_ok:.0f} s (it runs every "
-                         f"{job.interval_seconds:.0f} s)")
+            say("health_job_late", job=job.name, since=age(since_ok), every=age(job.interval_seconds))
     if health.outbox_failed_last_hour > FAILED_MESSAGES_PER_HOUR:
-        found.append(f"{health.outbox_failed_last_hour} messages were given up on in the last hour (more than "
-                     f"{FAILED_MESSAGES_PER_HOUR}): see 'gave up on outbox message' in the bot's log")
+        say("health_outbox_given_up", count=health.outbox_failed_last_hour, limit=FAILED_MESSAGES_PER_HOUR)
     if health.inbox_given_up_recently:
-        found.append(f"{health.inbox_given_up_recently} updates were given up on in the last day "
-                     "(see the logs; the residents were told)")
+        say("health_inbox_given_up", count=health.inbox_given_up_recently)
     return found

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from cases.clock import as_utc
+from cases.ops_texts import ops_text
 from cases.rules.schema import Rules
 
 NOTICE = timedelta(days=31)
@@ -62,32 +63,31 @@ def _unlisted_years(rules: Rules, today: date, notice: timedelta) -> list[int]:
     return years
 
 
-def check_calendar(rules: Rules, today: date, *, notice: timedelta = NOTICE) -> CalendarCheck:
-    """Check the holidays of ``rules`` on local date ``today``; nothing to say when no limit uses working time."""
+def check_calendar(rules: Rules, today: date, *, notice: timedelta = NOTICE, lang: str = "en") -> CalendarCheck:
+    """Check the holidays of ``rules`` on local date ``today`` (said in ``lang``); nothing to say when no limit
+    uses working time."""
     used_by = working_time_limits(rules)
     counts = Counter(day.year for day in rules.working_hours.holidays)
     check = CalendarCheck(used_by=used_by, holidays_per_year=dict(sorted(counts.items())))
-    where = f"working_hours.holidays ({len(used_by)} limits count working days)"
+    where = ops_text("calendar_where", lang, count=len(used_by))
     for year in _unlisted_years(rules, today, notice) if used_by else []:
         if year == today.year:
-            check.problems.append(
-                f"{where} lists no public holidays for {year}: working-day deadlines this year count the "
-                "holidays as working days; add them from the State Council's notice")
+            check.problems.append(ops_text("calendar_missing_now", lang, where=where, year=year))
         else:
             days = (date(year, 1, 1) - today).days
-            check.warnings.append(
-                f"{where} lists no public holidays for {year}, which starts in {days} days: "
-                "add them when the State Council publishes its notice")
+            check.warnings.append(ops_text("calendar_missing_next", lang, where=where, year=year, days=days))
     return check
 
 
-def check_calendar_at(rules: Rules, now: datetime) -> CalendarCheck:
+def check_calendar_at(rules: Rules, now: datetime, *, lang: str = "en") -> CalendarCheck:
     """:func:`check_calendar` on the local date of ``now`` in the rules' time zone."""
-    return check_calendar(rules, as_utc(now).astimezone(rules.zone).date())
+    return check_calendar(rules, as_utc(now).astimezone(rules.zone).date(), lang=lang)
 
 
-def summary_line(check: CalendarCheck) -> str:
+def summary_line(check: CalendarCheck, lang: str = "en") -> str:
     """One line for ``gridbot rules check``: holidays per year and who uses them."""
-    years = ", ".join(f"{count} in {year}" for year, count in check.holidays_per_year.items()) or "none"
-    users = f"{len(check.used_by)} limits count working days" if check.used_by else "no limit counts working days"
-    return f"public holidays: {years} ({users})"
+    years = ops_text("list_sep", lang).join(ops_text("calendar_year", lang, count=count, year=year)
+                                            for year, count in check.holidays_per_year.items())
+    users = (ops_text("calendar_users", lang, count=len(check.used_by)) if check.used_by
+             else ops_text("calendar_no_users", lang))
+    return ops_text("calendar_summary", lang, years=years or ops_text("calendar_none", lang), users=users)

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     )
     database_url: str = "sqlite:///gridbot.db"
     rules: str = "routing_rules.yaml"
+    lang: Literal["zh", "en"] | None = Field(
+        None, description="language of the command line's output (zh or en); unset: from the locale (LANG)",
+    )
     sweep_seconds: float = Field(60.0, gt=0)
     lease_seconds: float = Field(
         30.0, gt=0.5,

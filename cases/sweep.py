@@ -64,6 +64,7 @@ from cases.digest import Digest, DigestSent, run_digests, send_due_digests
 from cases.models import Person, Role, RoleAssignment, Status, TicketEvent
 from cases.models import Ticket as TicketModel
 from cases.notify import Notice, Notifier
+from cases.ops_texts import ops_text, sweep_detail_words, sweep_kind_words
 from cases.rules.schema import Rules
 
 T = TicketModel.__table__  # type: ignore[attr-defined]
@@ -120,12 +121,14 @@ class SweepAction:
     detail: dict[str, Any] = field(default_factory=dict)
     recipients: tuple[int, ...] = ()
 
-    def describe(self) -> str:
-        """One line for people: ``#12 escalated {'level': 2, ...} -> 3 recipients``."""
-        who = f"-> {len(self.recipients)} recipient(s)" if self.recipients else "-> nobody to tell"
+    def describe(self, lang: str = "en") -> str:
+        """One line for people in ``lang``: ``#12 escalated (level 2, notify district) -> 3 recipient(s)``."""
+        who = (ops_text("sweep_to", lang, count=len(self.recipients)) if self.recipients
+               else ops_text("sweep_to_nobody", lang))
         subject = f"#{self.ticket_id} " if self.ticket_id is not None else ""
-        detail = ", ".join(f"{k}={v}" for k, v in self.detail.items())
-        return f"{subject}{self.kind} ({detail}) {who}"
+        detail = sweep_detail_words(self.kind, self.detail, lang)
+        return ops_text("sweep_action" if detail else "sweep_action_plain", lang, subject=subject,
+                        kind=sweep_kind_words(self.kind, lang), detail=detail, who=who)
 
 
 @dataclass
@@ -146,12 +149,15 @@ class SweepReport:
             result[action.kind] = result.get(action.kind, 0) + 1
         return result
 
-    def lines(self) -> list[str]:
-        """A human-readable summary, one action per line."""
-        head = "would do" if self.dry_run else "did"
-        summary = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts().items())) or "nothing due"
-        return [f"sweep at {self.now:%Y-%m-%d %H:%M:%S} UTC {head}: {summary}",
-                *(action.describe() for action in self.actions)]
+    def lines(self, lang: str = "en") -> list[str]:
+        """A human-readable summary in ``lang``, one action per line."""
+        summary = ops_text("list_sep", lang).join(
+            ops_text("sweep_count", lang, kind=sweep_kind_words(k, lang), count=v)
+            for k, v in sorted(self.counts().items()))
+        head = ops_text("sweep_head_dry" if self.dry_run else "sweep_head", lang, at=f"{self.now:%Y-%m-%d %H:%M:%S}",
+                        summary=summary or ops_text("sweep_nothing", lang))
+        return [head, *(action.describe(lang) for action in self.actions)]
+
 
 
 class _Sweep:

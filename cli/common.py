@@ -24,7 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from cases.db import normalize_url
+from cases.i18n import lang_of_locale
 from cases.settings import Settings
+from cli import texts
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -63,7 +65,7 @@ _INVOCATION: ContextVar[dict[str, Any] | None] = ContextVar("gridbot_invocation"
 
 @contextmanager
 def invocation(options: dict[str, str]) -> Iterator[None]:
-    """The scope of one command: its ``--rules`` / ``--database`` options, and what it has said already."""
+    """The scope of one command: its ``--rules`` / ``--database`` / ``--lang`` options, and what it has said already."""
     token = _INVOCATION.set({"options": dict(options), "said": set()})
     try:
         yield
@@ -87,22 +89,38 @@ def settings() -> Settings:
     return Settings(_env_file=ENV_FILES, **overrides)
 
 
+def lang() -> str:
+    """The language of what this command prints for people: ``--lang`` > ``GRIDBOT_LANG`` (environment,
+    ``.env``) > the locale (``LANG`` starting with ``zh``: Chinese) > English."""
+    try:
+        chosen = settings().lang
+    except ValueError:  # a bad setting is reported by the command that reads it; speak English meanwhile
+        chosen = None
+    return chosen or lang_of_locale(os.environ)
+
+
+def explicit_lang() -> str | None:
+    """The ``--lang`` given on the command line, if any (for outputs whose language is data, not words)."""
+    return _options().get("lang")
+
+
 def _origin(field: str) -> str:
-    """Where a setting came from, for the "using" line."""
+    """Where a setting came from, for the "using" line (in the command's language)."""
+    lang_ = lang()
     if field in _options():
-        return "--rules" if field == "rules" else "--database"
+        return texts.t("origin_option", lang_, option="--rules" if field == "rules" else "--database")
     variable = f"GRIDBOT_{field.upper()}"
     if variable in os.environ:
-        return variable
+        return texts.t("origin_variable", lang_, variable=variable)
     for name in reversed(ENV_FILES):
         path = Path(name)
         try:
             if path.is_file() and re.search(rf"^\s*(export\s+)?{variable}\s*=", path.read_text(encoding="utf-8"),
                                             re.MULTILINE | re.IGNORECASE):
-                return f"{variable} in {path.resolve()}"
+                return texts.t("origin_env_file", lang_, variable=variable, path=path.resolve())
         except (OSError, UnicodeDecodeError):
             continue
-    return "default"
+    return texts.t("origin_default", lang_)
 
 
 def rules_path(explicit: str | None = None) -> tuple[str, str]:
@@ -110,22 +128,21 @@ def rules_path(explicit: str | None = None) -> tuple[str, str]:
     as given (even if missing, so the error names it); otherwise ``./routing_rules.yaml``, else the bundled
     sample."""
     if explicit:
-        return explicit, "the command line"
+        return explicit, texts.t("origin_command_line", lang())
     config = settings()
     if "rules" in config.model_fields_set:
         return config.rules, _origin("rules")
     if Path(config.rules).is_file():
-        return config.rules, "the current folder"
+        return config.rules, texts.t("origin_current_folder", lang())
     for sample in BUNDLED_RULES:
         if sample.is_file():
-            return str(sample), "the sample bundled with Gridbot: set GRIDBOT_RULES or --rules to use your own"
-    return config.rules, "default"
+            return str(sample), texts.t("origin_bundled", lang())
+    return config.rules, texts.t("origin_default", lang())
 
 
 def rules_not_found(path: str, origin: str) -> str:
     """The one line for a rules file that is not there: the path tried, where it came from, how to set it."""
-    return (f"rules file not found: {Path(path).absolute()} (from {origin}); "
-                       "set GRIDBOT_RULES (environment or .env) or pass --rules FILE")
+    return texts.t("rules_not_found", lang(), path=Path(path).absolute(), origin=origin)
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -140,11 +157,9 @@ def check_url(url: str) -> None:
     try:
         backend = make_url(normalize_url(url)).get_backend_name()
     except ArgumentError:
-        raise ConfigError(f"the database URL {mask_url(url)!r} is malformed; write e.g. sqlite:///gridbot.db "
-                          "or postgresql://user@host/dbname") from None
+        raise ConfigError(texts.t("url_malformed", lang(), url=repr(mask_url(url)))) from None
     if backend not in SUPPORTED_DATABASES:
-        raise ConfigError(f"unsupported database {backend!r} in {shown(url)}: Gridbot works with SQLite "
-                          "(sqlite:///FILE) and PostgreSQL (postgresql://…)")
+        raise ConfigError(texts.t("url_unsupported", lang(), backend=repr(backend), url=shown(url)))
 
 
 def shown(url: str) -> str:
@@ -161,11 +176,12 @@ def mask_url(text: str) -> str:
 
 
 def say_using(what: str, value: str, origin: str) -> None:
-    """Tell the operator, once per invocation and on stderr, which rules file or database is used."""
+    """Tell the operator, once per invocation and on stderr, which rules file (``what`` "rules") or database
+    ("database") is used."""
     said: set[str] = _state()["said"]
     if what not in said:
         said.add(what)
-        typer.echo(f"{what}: {value} ({origin})", err=True)
+        typer.echo(texts.t(f"using_{what}", lang(), value=value, origin=origin), err=True)
 
 
 def say_database(url: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from cases.db import alembic_config, make_engine, normalize_url, schema_revisions, upgrade
 from cases.rules.loader import RulesError, load_rules
 from cases.rules.schema import Rules
-from cli import common
+from cli import common, texts
 from cli.common import shown
 
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
@@ -45,7 +45,8 @@ def open_database(url: str | None = None, *, migrate: bool = False) -> Engine:
     return engine
 
 
-UPGRADE_HINT = "run `gridbot db upgrade` (with the same --database / GRIDBOT_DATABASE_URL) if it is the right one"
+def _hint() -> str:
+    return texts.t("upgrade_hint", common.lang())
 
 
 def check_database_file(url: str, *, migrate: bool) -> None:
@@ -54,25 +55,26 @@ def check_database_file(url: str, *, migrate: bool) -> None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
     path = Path(parsed.database or "").absolute()
+    lang = common.lang()
     if migrate and not path.exists() and not path.parent.is_dir():
-        common.fail(f"cannot create the database {path}: the folder {path.parent} does not exist"
-                    + (" (a part of it is a file)" if any(p.is_file() for p in path.parents) else ""))
+        common.fail(texts.t("db_cannot_create", lang, path=path, folder=path.parent)
+                    + (texts.t("db_cannot_create_file", lang) if any(p.is_file() for p in path.parents) else ""))
     if not migrate and not path.is_file():
-        common.fail(f"no database at {path} ({shown(url)}); {UPGRADE_HINT}")
+        common.fail(texts.t("db_missing", lang, path=path, url=shown(url), hint=_hint()))
 
 
 def _refuse_behind(engine: Engine, url: str) -> None:
     current, heads = schema_revisions(engine)
     if current == heads:
         return
+    lang = common.lang()
     if not current:
-        common.fail(f"the database {shown(url)} has no Gridbot schema; {UPGRADE_HINT}")
+        common.fail(texts.t("db_no_schema", lang, url=shown(url), hint=_hint()))
     known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     if current <= known:
-        common.fail(f"the database {shown(url)} is at migration {', '.join(sorted(current))}, behind this "
-                    f"Gridbot's {', '.join(sorted(heads))}; {UPGRADE_HINT}")
-    common.fail(f"the database {shown(url)} is at migration {', '.join(sorted(current))}, which this Gridbot "
-                "does not know: it was upgraded by a newer version; run that version")
+        common.fail(texts.t("db_behind", lang, url=shown(url), current=", ".join(sorted(current)),
+                            heads=", ".join(sorted(heads)), hint=_hint()))
+    common.fail(texts.t("db_newer", lang, url=shown(url), current=", ".join(sorted(current))))
 
 
 def open_rules(path: str | None = None) -> Rules:
@@ -87,7 +89,7 @@ def open_rules(path: str | None = None) -> Rules:
     except RulesError as exc:
         for issue in exc.issues:
             typer.echo(str(issue), err=True)
-        typer.echo(f"the rules file {target} has errors; fix them (see `gridbot rules check`)", err=True)
+        typer.echo(texts.t("rules_have_errors", common.lang(), path=target), err=True)
         raise typer.Exit(1) from None
 
 
@@ -100,7 +102,7 @@ def upgrade_cmd(
     target = common.database_url(url)
     engine = open_database(target, migrate=True)
     engine.dispose()
-    typer.echo(f"{shown(target)}: schema is up to date")
+    typer.echo(texts.t("db_up_to_date", common.lang(), url=shown(target)))
 
 
 @db_app.command("prune")
@@ -120,9 +122,8 @@ def prune_cmd(
         counted = (count_prunable if dry_run else prune)(engine, now=utcnow(), keep=keep)
     finally:
         engine.dispose()
-    verb = "would delete" if dry_run else "deleted"
-    typer.echo(f"{verb} {counted.inbox} inbox updates and {counted.outbox} outbox messages "
-               f"older than {keep.days} days")
+    typer.echo(texts.t("db_would_prune" if dry_run else "db_pruned", common.lang(), inbox=counted.inbox,
+                       outbox=counted.outbox, days=keep.days))
 
 
 @db_app.command("backup")
@@ -132,17 +133,18 @@ def backup_cmd(
 ) -> None:
     """Copy the SQLite database to TARGET, consistently, while the bot keeps running (SQLite's online
     backup; for PostgreSQL use pg_dump). The copy is checked before the command says so."""
+    lang = common.lang()
     url = make_url(normalize_url(common.database_url()))
     common.say_database(str(url))
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        typer.echo(f"{shown(str(url))} is not a SQLite file; back PostgreSQL up with pg_dump", err=True)
+        typer.echo(texts.t("backup_not_sqlite", lang, url=shown(str(url))), err=True)
         raise typer.Exit(2)
     source = Path(url.database or "")
     if not source.exists():
-        typer.echo(f"no database at {source}", err=True)
+        typer.echo(texts.t("backup_no_database", lang, path=source), err=True)
         raise typer.Exit(1)
     if target.exists() and not force:
-        typer.echo(f"{target} exists; pass --force to overwrite it", err=True)
+        typer.echo(texts.t("backup_exists", lang, path=target), err=True)
         raise typer.Exit(1)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -153,7 +155,8 @@ def backup_cmd(
         tickets = dst.execute("SELECT count(*) FROM ticket").fetchone()[0]
     if verdict != "ok":
         partial.unlink(missing_ok=True)
-        typer.echo(f"the copy failed its integrity check: {verdict}", err=True)
+        typer.echo(texts.t("backup_bad_copy", lang, verdict=verdict), err=True)
         raise typer.Exit(1)
     partial.replace(target)
-    typer.echo(f"backed up {source} to {target} ({target.stat().st_size:,} bytes, {tickets} tickets)")
+    typer.echo(texts.t("backup_done", lang, source=source, target=target, size=f"{target.stat().st_size:,}",
+                       tickets=tickets))

@@ -16,7 +16,7 @@ from cases.db import read_scope, session_scope
 from cases.digest import build_digest
 from cases.notify import RecordingNotifier
 from cases.settings import Settings
-from cli import common
+from cli import common, texts
 from cli.db_cmd import open_database, open_rules
 
 if TYPE_CHECKING:
@@ -51,14 +51,16 @@ def digest(
     area: str = typer.Option(..., "--area", help="area id from the rules file (grid, community, street or district)"),
     day: str | None = typer.Option(None, "--date", help="local day reported on, YYYY-MM-DD (default: yesterday)"),
     fmt: Format = typer.Option(Format.TEXT, "--format", help="text, json or png"),
-    lang: Lang = typer.Option(Lang.ZH, "--lang", help="language of the digest (text and chart)"),
+    lang_option: Lang | None = typer.Option(None, "--lang", help="language of the digest (text and chart); "
+                                            "default: GRIDBOT_LANG, then the locale"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
     now_text: str | None = typer.Option(None, "--now", help="pretend it is this moment (ISO), for previews"),
 ) -> None:
     """Preview the digest of an area: figures, grid statuses, overdue tickets, trend."""
+    lang = lang_option.value if lang_option is not None else common.lang()
     rules = open_rules()
     if area not in rules.areas:
-        typer.echo(f"unknown area {area!r}; areas: {', '.join(rules.areas)}", err=True)
+        typer.echo(texts.t("digest_unknown_area", lang, area=repr(area), areas=", ".join(rules.areas)), err=True)
         raise typer.Exit(1)
     now = _now(now_text)
     try:
@@ -74,11 +76,11 @@ def digest(
     if fmt is Format.PNG:
         from cases.digest_chart import render_digest_chart
 
-        png = render_digest_chart(result, rules, lang.value)
+        png = render_digest_chart(result, rules, lang)
         if output is not None:
             output.write_bytes(png)
         elif sys.stdout.isatty():
-            typer.echo("a PNG cannot be shown in a terminal; use --output FILE", err=True)
+            typer.echo(texts.t("digest_png_terminal", lang), err=True)
             raise typer.Exit(1)
         else:
             sys.stdout.buffer.write(png)
@@ -88,7 +90,7 @@ def digest(
     else:
         from cases.digest_render import render_digest_text
 
-        text = "\n\n".join(render_digest_text(result, rules, lang.value))
+        text = "\n\n".join(render_digest_text(result, rules, lang))
     if output is not None:
         output.write_text(text + "\n", encoding="utf-8")
     else:
@@ -98,7 +100,7 @@ def digest(
 def _bot_notifier(settings: Settings, rules: object) -> TelegramNotifier:
     """The bot's notifier (writes outbox rows the bot delivers); it needs the token to sign buttons."""
     if not settings.token:
-        typer.echo("set GRIDBOT_TOKEN (messages carry signed buttons), or use --dry-run", err=True)
+        typer.echo(texts.t("sweep_needs_token", common.lang()), err=True)
         raise typer.Exit(1)
     from bot.context import BotContext
     from bot.notifier import TelegramNotifier
@@ -132,7 +134,7 @@ def sweep(
                                              prepare=notifier.prepare_digests)
     finally:
         engine.dispose()
-    for line in report.lines():
+    for line in report.lines(common.lang()):
         typer.echo(line)
 
 

@@ -16,49 +16,55 @@ from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from typer.core import TyperGroup
 
-from cli import common, redact
+from cli import common, redact, texts
 
-SHARED = {"--rules": "rules", "--database": "database_url"}
-SHARED_HELP = ("Every command also takes --rules FILE (default: GRIDBOT_RULES, then ./routing_rules.yaml) and "
-               "--database URL (default: GRIDBOT_DATABASE_URL, then sqlite:///gridbot.db).")
+SHARED = {"--rules": "rules", "--database": "database_url", "--lang": "lang"}
+SHARED_HELP = ("Every command also takes --rules FILE (default: GRIDBOT_RULES, then ./routing_rules.yaml), "
+               "--database URL (default: GRIDBOT_DATABASE_URL, then sqlite:///gridbot.db) and --lang zh|en "
+               "(default: GRIDBOT_LANG, then the locale).")
 
 
 def describe(exc: BaseException) -> tuple[int, str]:
-    """The exit code and the one line for an error no command handled itself."""
+    """The exit code and the one line (in the command's language) for an error no command handled itself."""
+    lang = common.lang()
+
+    def say(key: str, **values: object) -> str:
+        return texts.t(key, lang, **values)
+
     if isinstance(exc, ValidationError):
         return common.EXIT_CONFIG, "; ".join(
-            f"the setting GRIDBOT_{'_'.join(str(p) for p in error['loc']).upper()} is invalid: {error['msg']}"
-            for error in exc.errors())
+            say("err_setting", variable=f"GRIDBOT_{'_'.join(str(p) for p in error['loc']).upper()}",
+                reason=error["msg"]) for error in exc.errors())
     if isinstance(exc, NoSuchModuleError | ModuleNotFoundError) and "dialect" in str(exc).lower() + repr(exc):
-        return common.EXIT_CONFIG, f"unsupported database ({exc}): use sqlite:///FILE or postgresql://…"
+        return common.EXIT_CONFIG, say("err_dialect", reason=exc)
     if isinstance(exc, ArgumentError):
-        return common.EXIT_CONFIG, f"the database URL is malformed: {exc}"
+        return common.EXIT_CONFIG, say("err_url", reason=exc)
     if isinstance(exc, OperationalError | InterfaceError):
         text = str(exc.orig or exc).strip()
         reason = text.splitlines()[0] if text else type(exc).__name__
-        return common.EXIT_UNREACHABLE, f"cannot reach the database {_database()}: {reason}"
+        return common.EXIT_UNREACHABLE, say("err_unreachable", database=_database(lang), reason=reason)
     if isinstance(exc, PermissionError):
-        return common.EXIT_CONFIG, f"permission denied: {exc.filename or exc}"
+        return common.EXIT_CONFIG, say("err_permission", path=exc.filename or exc)
     if isinstance(exc, NotADirectoryError):
-        return common.EXIT_CONFIG, f"{exc.filename}: a part of this path is a file, not a folder"
+        return common.EXIT_CONFIG, say("err_not_a_folder", path=exc.filename)
     if isinstance(exc, FileNotFoundError):
         where = os.path.dirname(os.path.abspath(exc.filename)) if exc.filename else ""
-        return common.EXIT_CONFIG, (f"no such file or folder: {exc.filename}" +
-                                    (f" (the folder {where} does not exist)" if where and not os.path.isdir(where)
+        return common.EXIT_CONFIG, (say("err_no_such_file", path=exc.filename) +
+                                    (say("err_no_such_folder", folder=where) if where and not os.path.isdir(where)
                                      else ""))
     if isinstance(exc, IsADirectoryError):
-        return common.EXIT_CONFIG, f"{exc.filename} is a folder, not a file"
+        return common.EXIT_CONFIG, say("err_is_folder", path=exc.filename)
     if isinstance(exc, OSError):
-        return common.EXIT_CONFIG, f"{exc.filename or 'file system'}: {exc.strerror or exc}"
-    return common.EXIT_INTERNAL, (f"unexpected error: {type(exc).__name__}: {exc} "
-                                  "(set GRIDBOT_DEBUG=1 to see where)")
+        return common.EXIT_CONFIG, say("err_os", path=exc.filename or say("err_file_system"),
+                                       reason=exc.strerror or exc)
+    return common.EXIT_INTERNAL, say("err_internal", kind=type(exc).__name__, reason=exc)
 
 
-def _database() -> str:
+def _database(lang: str) -> str:
     try:
         return common.shown(common.settings().database_url)
     except Exception:
-        return "(see GRIDBOT_DATABASE_URL)"
+        return texts.t("err_see_database_setting", lang)
 
 
 def split_shared_options(args: list[str]) -> tuple[list[str], dict[str, str]]:

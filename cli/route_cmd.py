@@ -17,6 +17,7 @@ from bot.routing_texts import render_explanation
 from cases.routing import Report, RoutingIndex, route
 from cases.routing.examples import ExampleError
 from cases.routing.model_store import current_model
+from cli import common
 from cli.db_cmd import open_rules
 
 
@@ -32,16 +33,13 @@ def route_command(
     home: str | None = typer.Option(None, "--home", help="the resident's remembered home area (grid id)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of text"),
     rules_path: str | None = typer.Option(None, "--rules", help="rules file (default: GRIDBOT_RULES)"),
-    lang: str = typer.Option("en", "--lang", help="language of the explanation: zh or en"),
     keywords_only: bool = typer.Option(False, "--keywords-only", help="route by keywords alone (no classifier)"),
 ) -> None:
     """Route a message with the rules and explain the decision (a dry run: nothing is stored)."""
     if (lat is None) != (lon is None):
         typer.echo("give both --lat and --lon, or neither", err=True)
         raise typer.Exit(2)
-    if lang not in ("zh", "en"):
-        typer.echo("--lang must be zh or en", err=True)
-        raise typer.Exit(2)
+    lang = common.lang()  # the shared --lang option (then GRIDBOT_LANG, the locale)
     rules = open_rules(rules_path)
     index = RoutingIndex.for_rules(rules)
     try:

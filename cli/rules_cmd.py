@@ -9,10 +9,11 @@ import typer
 
 from cases.clock import utcnow
 from cases.holiday_calendar import check_calendar_at, summary_line
+from cases.ops_texts import OPS_TEXTS, ops_text
 from cases.renames import rename_problems
 from cases.rules.loader import RulesError, load_rules
 from cases.rules.schema import Rules
-from cli import common
+from cli import common, texts
 
 rules_app = typer.Typer(help="Work with the rules file (routing_rules.yaml).", no_args_is_help=True)
 
@@ -33,6 +34,7 @@ def check(
 
     With ``--db``/``--db-url``: list the area, team and category ids tickets, staff roles, groups or homes use
     that the rules drop (exit 1), and those a ``renamed_from`` will move."""
+    lang = common.lang()
     target, origin = common.rules_path(path)
     if not Path(target).exists():
         common.fail(common.rules_not_found(target, origin))
@@ -40,28 +42,31 @@ def check(
     try:
         rules = load_rules(target)
     except RulesError as exc:
-        for issue in exc.issues:
+        for issue in exc.issues:  # file:line:col: what is wrong (English for now)
             typer.echo(str(issue))
-        count = len(exc.issues)
-        typer.echo(f"{count} error{'s' if count != 1 else ''} in {target}", err=True)
+        _count_errors(len(exc.issues), target, lang)
         raise typer.Exit(1) from None
     problems = rename_problems(rules)
     if db or db_url:
-        problems += _database_problems(rules, db_url)
+        problems += _database_problems(rules, db_url, lang)
     if problems:
         for line in problems:
             typer.echo(f"{target}: {line}")
-        typer.echo(f"{len(problems)} error{'s' if len(problems) != 1 else ''} in {target}", err=True)
+        _count_errors(len(problems), target, lang)
         raise typer.Exit(1)
-    typer.echo(f"{target}: OK")
-    calendar = check_calendar_at(rules, utcnow())
-    for line in [*summary(rules), summary_line(calendar)]:
+    typer.echo(texts.t("rules_ok", lang, path=target))
+    calendar = check_calendar_at(rules, utcnow(), lang=lang)
+    for line in [*summary(rules, lang), summary_line(calendar, lang)]:
         typer.echo(f"  {line}")
     for line in calendar.problems + calendar.warnings:
-        typer.echo(f"warning: {line}")
+        typer.echo(texts.t("rules_warning", lang, text=line))
 
 
-def _database_problems(rules: Rules, url: str | None) -> list[str]:
+def _count_errors(count: int, target: str, lang: str) -> None:
+    typer.echo(texts.t("errors_in", lang, count=count, errors=texts.plural_errors(count, lang), path=target), err=True)
+
+
+def _database_problems(rules: Rules, url: str | None, lang: str) -> list[str]:
     """Ids the database uses that the rules drop (errors); renames still to apply are printed as notes."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -74,12 +79,12 @@ def _database_problems(rules: Rules, url: str | None) -> list[str]:
         with read_scope(engine) as session:
             found = orphans(session, rules)
     except SQLAlchemyError as exc:
-        return [f"cannot read the database to check the ids it uses: {exc.__class__.__name__}"]
+        return [texts.t("rules_db_unreadable", lang, kind=exc.__class__.__name__)]
     finally:
         engine.dispose()
     for orphan in found:
         if orphan.renamed_to:
-            typer.echo(f"note: {orphan.describe()} (gridbot rules apply-renames, or at the bot's start)")
+            typer.echo(texts.t("rules_rename_note", lang, text=orphan.describe()))
     return [orphan.describe() for orphan in found if not orphan.renamed_to]
 
 
@@ -108,20 +113,21 @@ def apply_renames_cmd(
     typer.echo(report.describe())
 
 
-def summary(rules: Rules) -> list[str]:
-    """A few lines describing what a valid rules file contains."""
+def summary(rules: Rules, lang: str = "en") -> list[str]:
+    """A few lines in ``lang`` describing what a valid rules file contains."""
     kinds = Counter(area.kind for area in rules.areas.values())
     grids = [rules.areas[g] for g in rules.grids]
     places = sum(len(g.places) for g in grids)
     bounded = sum(1 for g in grids if g.boundary)
     keywords = sum(len(c.keywords) for c in rules.categories.values())
-    digest_to = ", ".join(rules.digest.to) or "nobody"
+    digest_to = ops_text("list_sep", lang).join(ops_text(f"notify_{to}", lang) if f"notify_{to}" in OPS_TEXTS else to
+                                                for to in rules.digest.to) or texts.t("summary_nobody", lang)
     return [
-        f"areas: {kinds['district']} district, {kinds['street']} streets, {kinds['community']} communities, "
-        f"{kinds['grid']} grids ({bounded} with a boundary, {places} place names)",
-        f"categories: {len(rules.categories)} ({keywords} keywords)",
-        f"teams: {len(rules.teams)}",
-        f"routes: {len(rules.routes)}",
-        f"time zone: {rules.timezone}",
-        f"digest: daily at {rules.digest.at:%H:%M} to {digest_to}",
+        texts.t("summary_areas", lang, district=kinds["district"], street=kinds["street"],
+                community=kinds["community"], grid=kinds["grid"], bounded=bounded, places=places),
+        texts.t("summary_categories", lang, count=len(rules.categories), keywords=keywords),
+        texts.t("summary_teams", lang, count=len(rules.teams)),
+        texts.t("summary_routes", lang, count=len(rules.routes)),
+        texts.t("summary_zone", lang, zone=rules.timezone),
+        texts.t("summary_digest", lang, at=f"{rules.digest.at:%H:%M}", to=digest_to),
     ]

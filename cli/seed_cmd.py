@@ -7,10 +7,12 @@ from datetime import datetime
 import typer
 from sqlmodel import func, select
 
+from bot.render import status_label
 from cases.clock import as_utc, utcnow
 from cases.db import session_scope
 from cases.models import Ticket
-from cli import common
+from cases.ops_texts import ops_text
+from cli import common, texts
 from cli.db_cmd import open_database, open_rules, shown
 
 
@@ -37,14 +39,16 @@ def seed(
         with session_scope(engine) as session:
             existing = int(session.exec(select(func.count()).select_from(Ticket)).one())
         if existing:
-            typer.echo(f"{shown(url)} already has {existing} tickets; seed only fills an empty database", err=True)
+            typer.echo(texts.t("seed_not_empty", common.lang(), url=shown(url), count=existing), err=True)
             raise typer.Exit(1)
         report = seed_month(engine, rules, end=moment, days=days, per_day=per_day, seed=seed_value)
     finally:
         engine.dispose()
-    states = ", ".join(f"{status} {count}" for status, count in sorted(report.by_status.items()))
-    typer.echo(f"seeded {shown(url)}: {report.tickets} tickets over {days} days ({states}); "
-               f"{report.people} people; the sweep ran {report.sweeps} times")
+    lang = common.lang()
+    states = ops_text("list_sep", lang).join(texts.t("seed_state", lang, status=status_label(status, lang), count=count)
+                                             for status, count in sorted(report.by_status.items()))
+    typer.echo(texts.t("seed_done", lang, url=shown(url), count=report.tickets, days=days, states=states,
+                       people=report.people, sweeps=report.sweeps))
 
 
 def register(app: typer.Typer) -> None:

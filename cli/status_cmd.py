@@ -13,67 +13,62 @@ from cases.db import read_scope
 from cases.health import Health, check_health, problems
 from cases.holiday_calendar import check_calendar_at
 from cases.rules.loader import RulesError, load_rules
-from cli import common
+from cli import common, texts
 from cli.common import shown
 from cli.db_cmd import open_database
 from cli.redact import redact
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+def _age(seconds: float | None, lang: str) -> str:
+    return "-" if seconds is None else texts.seconds(seconds, lang)
 
 
-def rules_notes(path: str, now: datetime) -> tuple[list[str], list[str]]:
-    """Problems and warnings about the rules file: it must load (the bot's next start reads it), and its
-    holiday calendar must cover this year and, in the last month, the next."""
+def rules_notes(path: str, now: datetime, lang: str = "en") -> tuple[list[str], list[str]]:
+    """Problems and warnings about the rules file, in ``lang``: it must load (the bot's next start reads it),
+    and its holiday calendar must cover this year and, in the last month, the next."""
     try:
         rules = load_rules(path)
     except RulesError as exc:
         if not Path(path).exists():
-            return [f"the rules file {Path(path).absolute()} is not there: the bot will not start again; set "
-                    "GRIDBOT_RULES or --rules"], []
+            return [texts.t("status_rules_missing", lang, path=Path(path).absolute())], []
         count = len(exc.issues)
-        return [f"the rules file {path} does not load ({count} error{'s' if count != 1 else ''}): the bot will "
-                f"not start again until it is fixed; run gridbot rules check"], []
+        return [texts.t("status_rules_broken", lang, path=path, count=count,
+                        errors=texts.plural_errors(count, lang))], []
     except OSError as exc:
-        return [f"the rules file {path} cannot be read: {exc.strerror or exc}"], []
-    calendar = check_calendar_at(rules, now)
+        return [texts.t("status_rules_unreadable", lang, path=path, reason=exc.strerror or exc)], []
+    calendar = check_calendar_at(rules, now, lang=lang)
     return calendar.problems, calendar.warnings
 
 
 def render(health: Health, database: str, *, found: list[str] | None = None,
-           warnings: list[str] | None = None) -> list[str]:
-    """The status as lines of text; ``found`` are the problems (by default those of ``health``)."""
+           warnings: list[str] | None = None, lang: str = "en") -> list[str]:
+    """The status as lines of text in ``lang``; ``found`` are the problems (by default those of ``health``)."""
     if health.leader is None:
-        leader = "none yet"
+        leader = texts.t("status_no_leader", lang)
     elif (health.leader_expires_in or 0) >= 0:
-        leader = f"{health.leader} (lease renewed, {health.leader_expires_in:.0f} s left)"
+        leader = texts.t("status_lease_left", lang, leader=health.leader,
+                         left=_age(health.leader_expires_in, lang))
     else:
-        leader = f"{health.leader} (lease ran out {_age(-(health.leader_expires_in or 0))} ago)"
+        leader = texts.t("status_lease_out", lang, leader=health.leader,
+                         ago=_age(-(health.leader_expires_in or 0), lang))
     lines = [
-        f"database: {database}",
-        f"leader:   {leader}",
-        f"inbox:    {health.inbox_waiting} waiting (oldest {_age(health.inbox_oldest_age)}), "
-        f"{health.inbox_given_up_recently} given up in the last day",
-        f"outbox:   {health.outbox_waiting} waiting (oldest due {_age(health.outbox_oldest_due_age)}), "
-        f"{health.outbox_failed_recently} failed in the last day ({health.outbox_failed_last_hour} in the last hour); "
-        f"{health.unreachable_people} people blocked the bot",
-        f"tickets:  {health.open_tickets} open, {health.overdue_tickets} overdue, "
-        f"{health.held_tickets} held for review",
+        texts.t("status_database", lang, value=database),
+        texts.t("status_leader", lang, value=leader),
+        texts.t("status_inbox", lang, waiting=health.inbox_waiting, oldest=_age(health.inbox_oldest_age, lang),
+                given_up=health.inbox_given_up_recently),
+        texts.t("status_outbox", lang, waiting=health.outbox_waiting,
+                oldest=_age(health.outbox_oldest_due_age, lang), failed=health.outbox_failed_recently,
+                hour=health.outbox_failed_last_hour, blocked=health.unreachable_people),
+        texts.t("status_tickets", lang, open=health.open_tickets, overdue=health.overdue_tickets,
+                held=health.held_tickets),
     ]
-    lines += [f"job {job.name}: last ok {_age(job.last_ok_age)} ago, runs every {_age(job.interval_seconds)}; "
-              f"{job.runs} runs, {job.failures} failed" + (f"; last run FAILED: {job.last_error}"
-                                                            if job.last_error else "")
+    lines += [texts.t("status_job", lang, job=job.name, ok=_age(job.last_ok_age, lang),
+                      every=_age(job.interval_seconds, lang), runs=job.runs, failures=job.failures)
+              + (texts.t("status_job_failed", lang, error=job.last_error) if job.last_error else "")
               for job in health.jobs]
-    found = problems(health) if found is None else found
-    lines += [f"WARNING: {w}" for w in warnings or []]
-    lines += [f"PROBLEM: {p}" for p in found] if found else ["all well"]
+    found = problems(health, lang=lang) if found is None else found
+    lines += [texts.t("status_warning", lang, text=w) for w in warnings or []]
+    lines += [texts.t("status_problem", lang, text=p) for p in found] if found else [texts.t("status_all_well", lang)]
     return lines
 
 
@@ -93,13 +88,14 @@ def status(
         engine.dispose()
     rules, origin = common.rules_path()
     common.say_using("rules", rules, origin)
-    rules_problems, rules_warnings = rules_notes(rules, now)
-    found = problems(health) + rules_problems
+    lang = "en" if as_json else common.lang()  # JSON: machine keys, and its sentences stay English
+    rules_problems, rules_warnings = rules_notes(rules, now, lang)
+    found = problems(health, lang=lang) + rules_problems
     if as_json:
         figures = health.to_dict() | {"problems": found, "warnings": rules_warnings}
         typer.echo(redact(json.dumps(figures, ensure_ascii=False, indent=2)))
     else:
-        for line in render(health, shown(url), found=found, warnings=rules_warnings):
+        for line in render(health, shown(url), found=found, warnings=rules_warnings, lang=lang):
             typer.echo(redact(line))  # a job's last error may quote a Bot API URL
     if check and found:
         raise typer.Exit(1)

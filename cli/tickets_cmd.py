@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterable, Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from bot import texts
-from bot.render import event_label, status_label
+from bot.render import event_label, priority_label, status_label
 from cases.clock import as_utc
 from cases.db import read_scope
 from cases.export import CsvRows, event_record, ticket_record, write_xlsx
@@ -24,6 +25,8 @@ from cases.open311 import service_request
 from cases.rules.schema import Rules
 from cases.services import tickets as svc
 from cases.services.errors import InvalidInput, NotFound
+from cli import common
+from cli import texts as cli_texts
 from cli.db_cmd import open_database, open_rules
 
 tickets_app = typer.Typer(help="List, show and export tickets.", no_args_is_help=True)
@@ -46,12 +49,12 @@ def _local(value: datetime | None, rules: Rules) -> str:
     return as_utc(value).astimezone(rules.zone).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 
 
-def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
+def _names(session: Session, ids: set[int | None], lang: str = "en") -> dict[int, str]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
     found = session.exec(select(Person).where(col(Person.id).in_(wanted))).all()
-    return {p.id: p.name or f"user {p.telegram_id}" for p in found if p.id is not None}
+    return {p.id: p.name or cli_texts.t("user_label", lang, id=p.telegram_id) for p in found if p.id is not None}
 
 
 def _number(text: str) -> int:
@@ -80,30 +83,44 @@ def list_cmd(
     limit: int = typer.Option(50, "--limit", min=1, help="at most this many, newest first"),
 ) -> None:
     """List tickets, newest first."""
+    lang = common.lang()
     rules, engine = open_rules(), open_database()
     try:
         with read_scope(engine) as session:
             found = _select(session, rules, status, area, limit)
-            names = _names(session, {t.claimed_by for t in found})
+            names = _names(session, {t.claimed_by for t in found}, lang)
     finally:
         engine.dispose()
     if not found:
-        typer.echo("no tickets match")
+        typer.echo(cli_texts.t("tickets_none", lang))
         return
-    typer.echo(f"{'number':<8}{'status':<11}{'category':<13}{'priority':<11}{'target':<26}{'created':<18}holder")
-    for t in found:
-        holder = names.get(t.claimed_by or 0, "-")
-        typer.echo(
-            f"{t.number:<8}{t.status:<11}{t.category:<13}{t.priority:<11}{t.target or '(no place)':<26}"
-            f"{_local(t.created_at, rules):<18}{holder}"
-        )
-    typer.echo(f"{len(found)} ticket{'s' if len(found) != 1 else ''}")
+    rows: list[list[object]] = [list[object](cli_texts.t("tickets_columns", lang).split("|"))]
+    rows += [[t.number, status_label(t.status, lang), rules.category_name(t.category, lang),
+              priority_label(t.priority, lang),
+              rules.target_name(t.target, lang) if t.target else cli_texts.t("no_place", lang),
+              _local(t.created_at, rules), names.get(t.claimed_by or 0, "-")] for t in found]
+    widths = (*(max(_width(row[i]) for row in rows) + 2 for i in range(len(rows[0]) - 1)), 0)
+    for row in rows:
+        typer.echo(_columns(row, widths).rstrip())
+    typer.echo(cli_texts.t("tickets_count", lang, count=len(found), tickets=cli_texts.plural_tickets(len(found), lang)))
+
+
+def _columns(values: Sequence[object], widths: tuple[int, ...]) -> str:
+    """``values`` padded to ``widths`` (a Chinese character counts two), one space at least between them."""
+    return "".join(str(value) + " " * max(width - _width(value), 1 if width else 0)
+                   for value, width in zip(values, widths, strict=True))
+
+
+def _width(value: object) -> int:
+    """How many columns ``value`` takes in a terminal (a Chinese character two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(value))
 
 
 @tickets_app.command("show")
 def show(number: str = typer.Argument(..., help="ticket number, e.g. 12 or #12")) -> None:
     """Show one ticket with its whole history."""
     ticket_id = _number(number)
+    lang = common.lang()
     rules, engine = open_rules(), open_database()
     try:
         with read_scope(engine) as session:
@@ -113,37 +130,43 @@ def show(number: str = typer.Argument(..., help="ticket number, e.g. 12 or #12")
                 typer.echo(str(exc), err=True)
                 raise typer.Exit(1) from None
             events = svc.history(session, ticket_id)
-            names = _names(session, {t.reporter_id, t.claimed_by, *(e.actor_id for e in events)})
+            names = _names(session, {t.reporter_id, t.claimed_by, *(e.actor_id for e in events)}, lang)
     finally:
         engine.dispose()
-    typer.echo(f"Ticket {t.number} — {t.status}")
-    rows = [
-        ("category", f"{rules.category_name(t.category, 'en')} ({t.category}), priority {t.priority}"),
-        ("target", rules.target_name(t.target, "en") + f" ({t.target})" if t.target else "(place unknown)"),
-        ("area", t.area or "-"),
-        ("reporter", names.get(t.reporter_id, str(t.reporter_id))),
-        ("holder", names.get(t.claimed_by or 0, "-")),
-        ("created", _local(t.created_at, rules)),
-        ("claim by", _local(t.claim_by, rules)),
-        ("resolve by", _local(t.resolve_by, rules)),
-        ("escalation", str(t.escalation_level)),
-        ("reopened", str(t.reopen_count)),
-        ("rating", str(t.rating) if t.rating is not None else "-"),
-        ("text", t.text),
+    typer.echo(cli_texts.t("ticket_head", lang, number=t.number, status=status_label(t.status, lang)))
+    labels = cli_texts.t("ticket_rows", lang).split("|")
+    values = [
+        cli_texts.t("ticket_category", lang, category=rules.category_name(t.category, lang), id=t.category,
+                    priority=priority_label(t.priority, lang)),
+        cli_texts.t("name_with_id", lang, name=rules.target_name(t.target, lang), id=t.target) if t.target
+        else cli_texts.t("place_unknown", lang),
+        rules.area_name(t.area, lang) if t.area else "-",
+        names.get(t.reporter_id, str(t.reporter_id)),
+        names.get(t.claimed_by or 0, "-"),
+        _local(t.created_at, rules),
+        _local(t.claim_by, rules),
+        _local(t.resolve_by, rules),
+        str(t.escalation_level),
+        str(t.reopen_count),
+        str(t.rating) if t.rating is not None else "-",
+        t.text,
     ]
     if t.merged_into:
-        rows.append(("merged into", f"#{t.merged_into}"))
-    for label, value in rows:
-        typer.echo(f"  {label:<11} {value}")
-    typer.echo("History:")
-    for e in events:  # in words (the catalogue's English), a first event without a status before it
+        values.append(f"#{t.merged_into}")
+    width = max(_width(label) for label in labels[:len(values)]) + 1
+    for label, value in zip(labels, values, strict=False):
+        typer.echo(f"  {_columns([label], (width,))}{value}")
+    typer.echo(cli_texts.t("ticket_history", lang))
+    for e in events:  # in words of the catalogue, a first event without a status before it
         moved = e.from_status and e.to_status and e.to_status != e.from_status
-        move = texts.t("event_move", "en", before=status_label(e.from_status or "", "en"),
-                 after=status_label(e.to_status or "", "en")) if moved else ""
-        who = names.get(e.actor_id or 0, "system") if e.actor_id else "system"
-        note = f": {e.note}" if e.note else ""
-        internal = " [internal]" if not e.public else ""
-        typer.echo(f"  {_local(e.at, rules)}  {event_label(e.kind, 'en')}{move} by {who}{internal}{note}")
+        move = texts.t("event_move", lang, before=status_label(e.from_status or "", lang),
+                       after=status_label(e.to_status or "", lang)) if moved else ""
+        system = cli_texts.t("ticket_system", lang)
+        who = names.get(e.actor_id or 0, system) if e.actor_id else system
+        typer.echo("  " + cli_texts.t("ticket_event", lang, at=_local(e.at, rules), what=event_label(e.kind, lang),
+                                      move=move, who=who,
+                                      internal=cli_texts.t("ticket_internal", lang) if not e.public else "",
+                                      note=cli_texts.t("ticket_note", lang, note=e.note) if e.note else ""))
 
 
 EXPORT_BATCH = 1000
@@ -170,6 +193,12 @@ def _export_batches(session: Session, rules: Rules, status: str | None, area: st
         yield batch, events, _names(session, ids)
         after = batch[-1].id or after
         session.expunge_all()  # what was written is not kept
+
+
+def _wrote(count: int, output: Path) -> None:
+    lang = common.lang()
+    typer.echo(cli_texts.t("export_wrote", lang, count=count, tickets=cli_texts.plural_tickets(count, lang),
+                           path=output), err=True)
 
 
 def _json_item(value: Any) -> str:
@@ -214,7 +243,8 @@ def export(
     fmt: Format = typer.Option(Format.CSV, "--format", help="csv (one row per ticket, opens in Excel), xlsx (the "
                                "same rows as a workbook; needs --output), json (with history) or open311 "
                                "(GeoReport v2 service requests, no personal data)"),
-    lang: str = typer.Option("zh", "--lang", help="language of the names in open311 (zh or en)"),
+    lang_option: str | None = typer.Option(None, "--lang", help="language of the names in open311 (zh or en; "
+                                           "default zh)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to this file instead of stdout"),
     status: str | None = typer.Option(None, "--status", help="only this status"),
     area: str | None = typer.Option(None, "--area", help="only tickets within this area, or team:<id>"),
@@ -223,8 +253,9 @@ def export(
 
     It only reads (the bot keeps working meanwhile) and streams, so memory stays small however many
     tickets there are; a file is written whole or not at all."""
+    lang = lang_option or common.explicit_lang() or "zh"  # data, not words: GRIDBOT_LANG does not change it
     if fmt is Format.XLSX and output is None:
-        typer.echo("an XLSX workbook is written to a file: add --output tickets.xlsx", err=True)
+        typer.echo(cli_texts.t("export_xlsx_needs_file", common.lang()), err=True)
         raise typer.Exit(2)
     rules, engine = open_rules(), open_database()
     partial = output.with_name(output.name + ".partial") if output is not None else None
@@ -233,7 +264,7 @@ def export(
             with read_scope(engine) as session:
                 count = write_xlsx(partial, _rows(_export_batches(session, rules, status, area, with_history=False)))
             partial.replace(output)
-            typer.echo(f"wrote {count} ticket{'s' if count != 1 else ''} to {output}", err=True)
+            _wrote(count, output)
             return
         with read_scope(engine) as session, (partial.open("w", encoding="utf-8", newline="")
                                              if partial is not None else contextlib.nullcontext(sys.stdout)) as out:
@@ -241,7 +272,7 @@ def export(
             count = _write_export(out, fmt, batches, rules, lang)
         if output is not None and partial is not None:
             partial.replace(output)
-            typer.echo(f"wrote {count} ticket{'s' if count != 1 else ''} to {output}", err=True)
+            _wrote(count, output)
     finally:
         engine.dispose()
         if partial is not None:

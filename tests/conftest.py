@@ -27,6 +27,7 @@ PG_URL = os.environ.get("GRIDBOT_TEST_PG_URL", "postgresql+psycopg://postgres@12
 REQUIRE_PG = os.environ.get("GRIDBOT_REQUIRE_PG") == "1"
 # Trained routing models are cached here (once per content hash), not in the user's home.
 os.environ.setdefault("GRIDBOT_CACHE_DIR", str(ROOT / ".pytest_cache" / "gridbot"))
+os.environ["GRIDBOT_LANG"] = "en"  # tests that read the command line's output read English, whatever the locale
 
 # Used only until the bundled routing_rules.yaml and its loader exist.
 _FALLBACK_RULES: dict[str, Any] = {

@@ -49,7 +49,7 @@ def test_digest_json_and_text(env: Path) -> None:
 
 def test_digest_png_to_file(env: Path) -> None:
     out = env / "digest.png"
-    run("digest", "--area", "d", "--now", NOW, "--format", "png", "--output", str(out))
+    run("digest", "--area", "d", "--now", NOW, "--format", "png", "--lang", "zh", "--output", str(out))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     english = env / "digest-en.png"
     run("digest", "--area", "d", "--now", NOW, "--format", "png", "--lang", "en", "--output", str(english))

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from text_checks import check
 
 from bot.context import BotContext
 from bot.dispatching import Again, card_values
@@ -30,23 +31,8 @@ from cases.states import Action
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 6, 2, 0, tzinfo=UTC)
 
-ALLOWED_IN_CHINESE = {"working_hours", "holidays", "English"}
-"""English a Chinese text may hold on purpose: a key of the rules file, the English language's own name."""
 BILINGUAL = {"lang_pick"}
 """Texts written in both languages on purpose (the language picker is read before a language is chosen)."""
-_REPR = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\{'|\['|datetime\(|timedelta\(|<[a-z_.]+ object")
-
-
-def english_words(text: str) -> list[str]:
-    """ASCII words in ``text`` that are not commands (/mine), field names or allowed on purpose."""
-    text = re.sub(r"/[a-z_]+", "", text)  # commands
-    return [w for w in re.findall(r"[A-Za-z][A-Za-z_]+", text) if w not in ALLOWED_IN_CHINESE]
-
-
-def check(text: str, lang: str, what: str) -> None:
-    assert not _REPR.search(text), f"{what} ({lang}) shows a Python value: {text!r}"
-    if lang == "zh":
-        assert not english_words(text), f"{what} (zh) has English words {english_words(text)}: {text!r}"
 
 
 @pytest.fixture(scope="module")

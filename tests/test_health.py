@@ -67,10 +67,10 @@ def test_what_an_operator_must_look_at(engine: Engine) -> None:
     assert (health.outbox_waiting, health.outbox_failed_recently, health.unreachable_people) == (1, 1, 1)
     assert (health.open_tickets, health.overdue_tickets, health.held_tickets) == (3, 1, 1)
     assert problems(health) == [
-        "the leader lease of host:1:abc ran out 1170 s ago: no bot process is handling updates",
-        "the inbox makes no progress: 1 updates wait, the oldest for 1200 s, and none was handled in the last 60 s",
-        "the outbox makes no progress: 1 messages wait, the oldest due for 1200 s, and none was sent in the "
-        "last 60 s",
+        "the leader lease of host:1:abc ran out 19m 30s ago: no bot process is handling updates",
+        "the inbox makes no progress: 1 updates wait, the oldest for 20m, and none was handled in the last 1m",
+        "the outbox makes no progress: 1 messages wait, the oldest due for 20m, and none was sent in the "
+        "last 1m",
         "1 updates were given up on in the last day (see the logs; the residents were told)",
     ]
 
@@ -91,8 +91,8 @@ def test_a_live_leader_whose_inbox_or_outbox_stalls_for_a_minute_is_a_problem(en
         health = check_health(s, now=NOW)
     assert (health.inbox_last_processed_age, health.outbox_last_sent_age) == (85.0, 75.0)
     assert problems(health) == [
-        "the inbox makes no progress: 2 updates wait, the oldest for 90 s, and none was handled in the last 60 s",
-        "the outbox makes no progress: 2 messages wait, the oldest due for 80 s, and none was sent in the last 60 s",
+        "the inbox makes no progress: 2 updates wait, the oldest for 1m 30s, and none was handled in the last 1m",
+        "the outbox makes no progress: 2 messages wait, the oldest due for 1m 20s, and none was sent in the last 1m",
     ]
     # The same backlog while work goes on (one handled and one sent 10 s ago) is no problem yet.
     with session_scope(engine) as s:
@@ -172,10 +172,10 @@ def test_a_job_that_fails_or_stops_running_is_a_problem(engine: Engine) -> None:
         ("retention", 1, 1, None), ("sweep", 1, 0, 1800.0)]
     assert problems(health) == [
         "the last retention run failed: OperationalError: disk full",
-        "sweep has not completed for 1800 s (it runs every 60 s)",
+        "sweep has not completed for 30m (it runs every 1m)",
     ]
     lines = status_cmd.render(health, "sqlite:///x.db")
-    assert "job sweep: last ok 30 min ago, runs every 60 s; 1 runs, 0 failed" in lines
+    assert "job sweep: last ok 30m ago, runs every 1m; 1 runs, 0 failed" in lines
     assert any(line.startswith("job retention:") and "last run FAILED: OperationalError: disk full" in line
                for line in lines)
     with session_scope(engine) as s:  # the next sweep succeeds: all well again
