@@ -42,6 +42,7 @@ cross-validation; the threshold is the highest that does (recall before precisio
 _EMERGENCY_FLOOR = 0.03
 EMERGENCY_PRONE_MASS = 0.2
 NEIGHBOURS = 3
+NEIGHBOUR_MAX_DF = 0.05
 _C_SVM = 2.0
 _C_EMERGENCY = 0.5
 """Chosen by 5-fold cross-validation on the train split (fewest false alarms at the recall target)."""
@@ -79,7 +80,8 @@ class RoutingModel:
     emergency_coef: np.ndarray
     emergency_intercept: float
     neighbours_by_feature: sparse.csr_matrix
-    """Text features × train examples (rows L2-normalised per example), for cosine look-ups."""
+    """Text features × train examples (rows L2-normalised per example), for cosine look-ups; the commonest
+    features are left out (see :func:`_without_common`)."""
     train_texts: list[str]
     train_categories: list[str]
     keyword_weight: float = 0.0
@@ -199,6 +201,7 @@ def train(key: str, categories: Sequence[str], examples: Sequence[Example], keyw
         emergency_coef, emergency_intercept, emergency_threshold = _fit_binary(
             text_and_keywords.tocsr(), urgent, extra_rows[:, -1] > 0)
     text_x = sparse.hstack([char_x, word_x]).tocsc()
+    neighbours_index = _without_common(text_x.T.tocsr())
     model = RoutingModel(
         key=key, categories=order,
         char_vocabulary={g: int(i) for g, i in char_vec.vocabulary_.items()}, char_idf=char_vec.idf_,
@@ -206,12 +209,24 @@ def train(key: str, categories: Sequence[str], examples: Sequence[Example], keyw
         word_idf=getattr(word_vec, "idf_", np.zeros(0)),
         coef=coef, intercept=intercept, keyword_weight=keyword_weight, lead_weight=lead_weight,
         emergency_coef=emergency_coef, emergency_intercept=emergency_intercept,
-        neighbours_by_feature=text_x.T.tocsr(), train_texts=texts, train_categories=[e.category for e in train_part],
+        neighbours_by_feature=neighbours_index, train_texts=texts, train_categories=[e.category for e in train_part],
         trained_on=len(train_part), emergency_threshold=emergency_threshold,
         emergency_prone=tuple(c for c in order if any(e.emergency and e.category == c for e in train_part)),
     )
     _score_held_out(model, held, keywords, danger, emergency_categories)
     return model
+
+
+def _without_common(by_feature: sparse.csr_matrix) -> sparse.csr_matrix:
+    """The feature → examples index without the features found in more than :data:`NEIGHBOUR_MAX_DF` of the
+    examples (的, `` a``: long posting lists of small TF-IDF weight that cost most of a look-up and hardly
+    move the ranking of the closest examples)."""
+    frequency = np.diff(by_feature.indptr)
+    common = frequency > NEIGHBOUR_MAX_DF * max(by_feature.shape[1], 1)
+    kept = sparse.diags((~common).astype(np.float64)) @ by_feature
+    kept = sparse.csr_matrix(kept)
+    kept.eliminate_zeros()
+    return kept
 
 
 def _folds(labels: np.ndarray) -> int:
