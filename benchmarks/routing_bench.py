@@ -1,6 +1,6 @@
 """Routing benchmark: indexed ``route()`` against a naive baseline, on the bundled and a large rules file.
 
-Run: ``.venv/bin/python -m benchmarks.routing_bench [--messages 3000] [--keywords 1000] [--grids 500]``.
+Run: ``.venv/bin/python -m benchmarks.routing_bench [--messages 3000] [--keywords 1000] [--grids 500] [--repeat 3]``.
 
 Three methods: ``indexed`` (keywords alone), ``combined`` (keywords + the trained classifier, as the bot routes;
 for the large rules the classifier is trained on ``--examples`` generated labelled messages) and ``naive``.
@@ -198,6 +198,19 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def spread(runs: list[list[Result]]) -> str:
+    """Min/median/max over several runs of the CPU time and p99 latency per message, per rules and method."""
+    lines = [f"over {len(runs)} runs: {'rules':<28} {'method':<8} {'CPU ms min/med/max':>24} "
+             f"{'p99 ms min/med/max':>24}"]
+    for n, first in enumerate(runs[0]):
+        cpu = sorted(run[n].cpu_ms for run in runs)
+        p99 = sorted(run[n].p99_ms for run in runs)
+        lines.append(f"{'':<15}{first.rules:<28} {first.method:<8} "
+                     f"{cpu[0]:>8.3f}{statistics.median(cpu):>8.3f}{cpu[-1]:>8.3f} "
+                     f"{p99[0]:>8.3f}{statistics.median(p99):>8.3f}{p99[-1]:>8.3f}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> list[Result]:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,19 +220,25 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--grids", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--examples", type=int, default=3000, help="generated training examples, large rules")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs; with several, min/median/max are printed")
     args = parser.parse_args(argv)
     bundled = load_rules(ROOT / "routing_rules.yaml")
     bundled_examples_ = bundled_examples(bundled)
     model = build_model("bundled", bundled, bundled_examples_) if bundled_examples_ else None
-    results = bench("bundled routing_rules.yaml", bundled, args.messages, args.naive_messages, args.seed, model)
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp) / "large_rules.yaml", keywords=args.keywords, grids=args.grids, seed=args.seed)
         large = load_rules(path)
     label = f"large ({args.keywords} kw, {args.grids} grids)"
     training = [Example(c, False, r.text) for r, c in labelled(large, args.examples, args.seed + 1)]
     large_model = build_model(label, large, training)
-    results += bench(label, large, args.messages, args.naive_messages, args.seed, large_model)
-    print(table(results))
+    runs: list[list[Result]] = []
+    for _ in range(max(args.repeat, 1)):
+        results = bench("bundled routing_rules.yaml", bundled, args.messages, args.naive_messages, args.seed, model)
+        results += bench(label, large, args.messages, args.naive_messages, args.seed, large_model)
+        runs.append(results)
+        print(table(results))
+    if len(runs) > 1:
+        print(spread(runs))
     if model is not None:
         held = split(bundled_examples_)[1]
         print(format_evaluation(evaluate(bundled, held, model), "bundled held-out split"))

@@ -44,3 +44,10 @@ def test_benchmark_runs_and_prints_the_table(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "x the naive throughput" in out and "large (60 kw, 20 grids)" in out
     assert "model trained on" in out and "bundled held-out split" in out and "emergency recall" in out
+
+
+def test_repeated_runs_print_min_median_max(capsys: pytest.CaptureFixture[str]) -> None:
+    routing_bench.main(["--messages", "20", "--naive-messages", "5", "--keywords", "40", "--grids", "10",
+                        "--examples", "80", "--repeat", "2"])
+    out = capsys.readouterr().out
+    assert "over 2 runs" in out and out.count("x the naive throughput") == 2 * 2 * 2

@@ -198,3 +198,11 @@ def test_the_nightly_job_retrains_on_local_examples_and_switches_when_no_worse(
     if result.switched:
         assert job(engine, now) is None  # the same local examples are not learned twice
     engine.dispose()
+
+
+def test_every_held_out_emergency_is_treated_as_one(rules: Rules, bundled) -> None:  # type: ignore[no-untyped-def]
+    from cases.routing.evaluate import evaluate
+    from cases.routing.model_store import bundled_examples
+
+    result = evaluate(rules, split(bundled_examples(rules))[1], bundled)
+    assert result.emergencies > 50 and result.emergencies_caught == result.emergencies, result.missed

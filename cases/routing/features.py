@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -36,8 +35,9 @@ def char_grams(text: str) -> list[str]:
             continue
         padded = f" {word} "
         size = len(padded)
-        for n in (1, 2, 3):
-            grams.extend(padded[i:i + n] for i in range(size - n + 1) if padded[i:i + n] != " ")
+        grams.extend(padded[1:-1])  # unigrams (the lone pads are skipped)
+        grams.extend([padded[i:i + 2] for i in range(size - 1)])
+        grams.extend([padded[i:i + 3] for i in range(size - 2)])
     return grams
 
 
@@ -70,12 +70,10 @@ def keyword_row(matches: Iterable[Match], categories: Sequence[str], end_of_lead
 
 def tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and values of one L2-normalised, sublinear TF-IDF row (as scikit-learn computes it)."""
-    known = [(vocabulary[g], c) for g, c in Counter(grams).items() if g in vocabulary]
+    known = [column for column in map(vocabulary.get, grams) if column is not None]
     if not known:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    pairs = np.array(known, dtype=np.int64)
-    columns = pairs[:, 0]
-    values = 1.0 + np.log(pairs[:, 1].astype(np.float64))
-    values *= idf[columns]
+    columns, counts = np.unique(np.array(known, dtype=np.int64), return_counts=True)
+    values = (1.0 + np.log(counts)) * idf[columns]
     norm = float(np.sqrt(values @ values))
     return columns, (values / norm if norm else values)

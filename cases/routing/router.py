@@ -211,6 +211,7 @@ def route(report: Report, rules: Rules, model: RoutingModel | RoutingIndex | Non
         uncertain = prediction.probabilities[0][1] < model.threshold
         emergency_probability: float | None = prediction.emergency_probability
         emergency_threshold = model.emergency_threshold
+        by_probability = model.emergency_by_probability(prediction)
         category_part = _model_part(category_part, category, prediction.probabilities, prediction.neighbours,
                                     model.threshold, ranked)
     else:
@@ -221,9 +222,9 @@ def route(report: Report, rules: Rules, model: RoutingModel | RoutingIndex | Non
         candidates = tuple((s.category, s.score) for s in ranked[:CANDIDATES])
         uncertain = (not ranked or score < UNCERTAIN_BELOW
                      or (runner is not None and runner.weight >= CLOSE_RUNNER_UP * ranked[0].weight))
-        emergency_probability, emergency_threshold = None, 1.0
+        emergency_probability, emergency_threshold, by_probability = None, 1.0, False
     base_priority = rules.categories[category].priority if category in rules.categories else "normal"
-    urgent = bool(signals) or (emergency_probability is not None and emergency_probability >= emergency_threshold)
+    urgent = bool(signals) or by_probability
     priority = "emergency" if urgent else base_priority
     urgency_part: dict[str, Any] = {
         "emergency": priority == "emergency", "category_priority": base_priority,
