@@ -60,10 +60,10 @@ def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: i
     advice = emergency_advice(ctx, ticket.category, ticket.priority)
     if advice is not None:
         tell(session, person, "emergency_advice", now=now, ticket_id=ticket.id, purpose="advice",
-             advice=advice.get(lang))
+             number=ticket.number, advice=advice.get(lang))
     elif ticket.priority == "emergency":
         tell(session, person, "emergency_advice", now=now, ticket_id=ticket.id, purpose="advice",
-             advice=t("rx_general_advice", lang))
+             number=ticket.number, advice=t("rx_general_advice", lang))
     if ticket.target is None or ticket.status == "draft":
         ask_location(session, ctx, person, ticket, now=now)
         return ticket

@@ -217,7 +217,7 @@ def _resident_action(session: Session, ctx: BotContext, person: Person, ticket: 
         advice = rules.categories[category].emergency_advice
         if advice:  # what intake would have said had the report named this category
             tell(session, person, "emergency_advice", now=now, ticket_id=ticket.id, purpose="advice",
-                 advice=advice.get(lang))
+                 number=ticket.number, advice=advice.get(lang))
         refreshed = session.get(Ticket, ticket.id)
         assert refreshed is not None
         if refreshed.status == "open" and refreshed.target != previous_target:

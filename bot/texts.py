@@ -64,7 +64,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "已收到，工单号 {number}。由于您近一小时提交较多，本单将由负责人审核后派出，内容不会丢失。",
         "en": "Received as ticket {number}. You have sent many reports this hour, so a grid leader will review this one before it is dispatched. Nothing is lost.",
     },
-    "emergency_advice": {"zh": "⚠️ 紧急提示：{advice}", "en": "⚠️ Emergency advice: {advice}"},
+    "emergency_advice": {"zh": "⚠️ 紧急提示（#{number}）：{advice}", "en": "⚠️ Emergency advice (#{number}): {advice}"},
     "category_unsure": {
         "zh": "我把它归为“{category}”。如果不对，请点选正确的类别：",
         "en": "I filed it as \"{category}\". If that is wrong, pick the right category:",

@@ -51,6 +51,8 @@ def _recorded_kinds() -> set[str]:
                   for kind in re.findall(r'kind="([a-z_]+)"', line)}
         kinds |= set(re.findall(r'kind="[a-z_]+" if [^\n]* else "([a-z_]+)"', code))
         kinds |= set(re.findall(r'\.record\(state, "([a-z_]+)"', code))
+        for first, other in re.findall(r'"kind": "([a-z_]+)"(?: if [^\n]* else "([a-z_]+)")?', code):  # Core inserts
+            kinds |= {first, other} - {""}
     return kinds
 
 
