@@ -17,6 +17,8 @@ class BotContext:
     codec: CallbackCodec
     bot_username: str = "gridbot"
     community_ids: list[str] = field(default_factory=list)
+    console_url: str | None = None  # the web console's address (login links), None when not set up
+    console_secret: str | None = None  # signs the console's login links
 
     @classmethod
     def create(cls, rules: Rules, *, secret: str | bytes, bot_username: str = "gridbot") -> BotContext:

@@ -251,9 +251,38 @@ class JobRun(SQLModel, table=True):
     failures: int = 0
 
 
+class WebLogin(SQLModel, table=True):
+    """A one-time console login link (only its hash is kept); single use, short-lived."""
+
+    __tablename__ = "web_login"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    """An Open311 client's key (only its hash is kept), scoped to an area, revocable."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    key_hash: str = Field(unique=True)
+    area: str | None = None
+    per_hour: int = 60
+    person_id: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = _ts()
+
+
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
+    "ApiKey",
     "ChatState",
     "DigestLog",
     "GroupBinding",
@@ -268,4 +297,5 @@ __all__ = [
     "Status",
     "Ticket",
     "TicketEvent",
+    "WebLogin",
 ]

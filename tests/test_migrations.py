@@ -36,7 +36,7 @@ def test_upgrade_from_empty_matches_models(db_url: str) -> None:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             diff = compare_metadata(context, SQLModel.metadata)
-            assert context.get_current_revision() == "0002"
+            assert context.get_current_revision() == "0007"
         assert diff == [], f"migrations and cases/models.py disagree: {diff}"
     finally:
         engine.dispose()
