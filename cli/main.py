@@ -14,6 +14,7 @@ from cli import (
     run_cmd,
     status_cmd,
     tickets_cmd,
+    web_cmd,
 )
 
 app = typer.Typer(
@@ -24,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd):
+for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd,
+                web_cmd):
     _module.register(app)
 
 

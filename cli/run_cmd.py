@@ -28,6 +28,7 @@ def run(
     ),
     listen: str = typer.Option("0.0.0.0", "--listen", metavar="HOST", help="webhook listen address"),
     port: int = typer.Option(8443, "--port", metavar="N", help="webhook listen port"),
+    web: int | None = typer.Option(None, "--web", metavar="PORT", help="also serve the console on 127.0.0.1:PORT"),
 ) -> None:
     """Run the bot: long polling by default, or a webhook with a secret token (--webhook)."""
     settings = load_settings()
@@ -47,7 +48,18 @@ def run(
 
     app = build_app(settings, rules=rules)  # applies the migrations first
     try:
-        if webhook:
+        if web is not None:
+            import asyncio
+
+            from web.serving import run_bot_with_web, server, web_config
+
+            console = server(web_config(settings, app.engine, app.rules, ctx=app.ctx), "127.0.0.1", web,
+                             embedded=True)
+            if webhook:
+                typer.echo("--web runs with long polling; use `gridbot web` beside a webhook bot", err=True)
+                raise typer.Exit(2)
+            asyncio.run(run_bot_with_web(app.runtime, console))
+        elif webhook:
             app.runtime.run_webhook(webhook, listen, port)
         else:
             app.runtime.run_polling()
