@@ -12,12 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
+from bot.render import explain_short
 from cases.clock import as_utc
 from cases.db import read_scope
 from cases.digest import ACTIVE, TREND_DAYS, GridRow
 from cases.kpi import overview
 from cases.models import Person, Ticket
-from cases.routing.router import explain
 from cases.services import authz
 from cases.services import tickets as svc
 from cases.services.errors import InvalidInput, NotFound
@@ -145,7 +145,7 @@ def router(config: WebConfig) -> APIRouter:
             spot = outline[0].xy(ticket.lon, ticket.lat) if outline and ticket.lat is not None \
                 and ticket.lon is not None else None
             return render(request, config, "ticket.html", who.lang, viewer=who, ticket=ticket, events=events,
-                          people=people, may=may, workers=workers, why=explain(ticket.explanation or {}),
+                          people=people, may=may, workers=workers, why=_why(ticket),
                           outline=outline, spot=spot, area=ticket.area or rules.root,
                           chain=list(reversed(rules.ancestors(ticket.area or rules.root))),
                           targets=[f"grid:{g}" for g in rules.grids] + [f"team:{t}" for t in rules.teams])
@@ -162,3 +162,9 @@ def _people(db: Session, ids: set[int | None]) -> dict[int, Person]:
 
 def _workers(db: Session, config: WebConfig, ticket: Ticket) -> list[Person]:
     return staff_for_target(db, config.rules, ticket.target) if ticket.target else []
+
+
+def _why(ticket: Ticket) -> str:
+    """The routing explanation stored with the ticket, whole."""
+    text = (ticket.explanation or {}).get("explanation_text")
+    return text if isinstance(text, str) and text else explain_short(ticket)
