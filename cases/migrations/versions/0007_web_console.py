@@ -1,4 +1,5 @@
-"""The web console's one-time login links and the Open311 API keys (both stored hashed).
+"""The web console's one-time login links and the Open311 API keys (both stored hashed), and covering
+indexes on ticket so the digest and the console read time windows instead of every ticket.
 
 Revision ID: 0007
 Revises: 0002
@@ -15,8 +16,22 @@ branch_labels = None
 depends_on = None
 
 
+COVERING = {
+    "ix_ticket_active_cover": ["status", "area", "resolve_by", "paused_at", "escalation_level", "resolved_at",
+                               "closed_at"],
+    "ix_ticket_created_cover": ["created_at", "area", "status"],
+    "ix_ticket_closed_cover": ["closed_at", "area", "status", "resolve_by", "resolved_at", "reopen_count",
+                               "paused_at", "rating"],
+    "ix_ticket_claimed_cover": ["claimed_at", "area", "opened_at", "created_at"],
+    "ix_ticket_resolved_cover": ["resolved_at", "area", "status", "resolve_by", "opened_at", "created_at",
+                                 "paused_at", "closed_at"],
+}
+
+
 def upgrade() -> None:
-    """Create ``web_login`` and ``api_key``."""
+    """Create ``web_login``, ``api_key`` and the covering indexes."""
+    for name, columns in COVERING.items():
+        op.create_index(name, "ticket", columns)
     op.create_table(
         "web_login",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -48,7 +63,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop ``api_key`` and ``web_login``."""
+    """Drop the covering indexes, ``api_key`` and ``web_login``."""
+    for name in COVERING:
+        op.drop_index(name, table_name="ticket")
     op.drop_table("api_key")
     op.drop_index("ix_web_login_person_id", table_name="web_login")
     op.drop_table("web_login")
