@@ -93,10 +93,10 @@ class Ticket(SQLModel, table=True):
         # Covering indexes for the digest and the console (migration 0007): each figure reads a time window
         # or the active statuses from index entries only (cases/digest_figures.py).
         Index("ix_ticket_active_cover", "status", "area", "resolve_by", "paused_at", "escalation_level",
-              "resolved_at", "closed_at"),
+              "resolved_at", "closed_at", "held"),
         Index("ix_ticket_created_cover", "created_at", "area", "status"),
         Index("ix_ticket_closed_cover", "closed_at", "area", "status", "resolve_by", "resolved_at",
-              "reopen_count", "paused_at", "rating"),
+              "reopen_count", "paused_at", "rating", "claimed_by"),
         Index("ix_ticket_claimed_cover", "claimed_at", "area", "opened_at", "created_at"),
         Index("ix_ticket_resolved_cover", "resolved_at", "area", "status", "resolve_by", "opened_at",
               "created_at", "paused_at", "closed_at"),

@@ -12,10 +12,12 @@ def register(app: typer.Typer) -> None:
     """Add ``gridbot demo``."""
 
     @app.command()
-    def demo(verbose: bool = typer.Option(False, "--verbose", "-v", help="show the bot's logs")) -> None:
+    def demo(verbose: bool = typer.Option(False, "--verbose", "-v", help="show the bot's logs"),
+             console: int | None = typer.Option(None, "--console", metavar="PORT",
+                                                help="afterwards keep serving the web console on this port")) -> None:
         """Run the bot against a local Bot API emulator and print the chat transcript of a short story."""
         from cli.demo_story import run_demo
 
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        raise typer.Exit(run_demo(sys.stdout))
+        raise typer.Exit(run_demo(sys.stdout, console))

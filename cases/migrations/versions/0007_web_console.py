@@ -18,10 +18,10 @@ depends_on = None
 
 COVERING = {
     "ix_ticket_active_cover": ["status", "area", "resolve_by", "paused_at", "escalation_level", "resolved_at",
-                               "closed_at"],
+                               "closed_at", "held"],
     "ix_ticket_created_cover": ["created_at", "area", "status"],
     "ix_ticket_closed_cover": ["closed_at", "area", "status", "resolve_by", "resolved_at", "reopen_count",
-                               "paused_at", "rating"],
+                               "paused_at", "rating", "claimed_by"],
     "ix_ticket_claimed_cover": ["claimed_at", "area", "opened_at", "created_at"],
     "ix_ticket_resolved_cover": ["resolved_at", "area", "status", "resolve_by", "opened_at", "created_at",
                                  "paused_at", "closed_at"],
