@@ -8,6 +8,7 @@ the same code the daily digest and its export use) plus the few it does not carr
 * 满意率 (satisfaction, 30 days): of tickets closed in the window and rated, the share rated 4 or 5.
 * held now: reports held for a leader's review (flood holds), still open.
 * league tables: grids from the digest's grid rows; workers by tickets they closed in 30 days.
+* change: each digest rate minus the same rate for the 30 days before.
 """
 
 from __future__ import annotations
@@ -53,15 +54,27 @@ class Overview:
     rated_30d: int
     held: int
     workers: list[WorkerRow]
+    previous: Digest | None = None  # the same figures for the 30 days before (rates' change)
+
+    def change(self, name: str) -> float | None:
+        """``name``'s rate now minus in the previous period (None when either has nothing to rate)."""
+        if self.previous is None:
+            return None
+        now, before = getattr(self.digest, name), getattr(self.previous, name)
+        return None if now is None or before is None else now - before
 
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def overview(session: Session, *, rules: Rules, area: str, day: date, now: datetime) -> Overview:
-    """The KPIs of ``area`` for ``day`` (windows end with it), counts "now" as of ``now``."""
+def overview(session: Session, *, rules: Rules, area: str, day: date, now: datetime,
+             compare: bool = True) -> Overview:
+    """The KPIs of ``area`` for ``day`` (windows end with it), counts "now" as of ``now``; with ``compare``
+    also the digest of the previous 30-day period, for the change of each rate."""
     digest = build_digest(session, rules=rules, area=area, day=day, now=now, max_listed=0)
+    previous = build_digest(session, rules=rules, area=area, day=day - timedelta(days=TREND_DAYS), now=now,
+                            max_listed=0) if compare else None
     start_30 = local_midnight(rules, day - timedelta(days=TREND_DAYS - 1))
     end = local_midnight(rules, day + timedelta(days=1))
     where = [] if area == rules.root else [T.c.area.in_(rules.grids_within(area))]
@@ -92,4 +105,5 @@ def overview(session: Session, *, rules: Rules, area: str, day: date, now: datet
         rated_30d=int(rated),
         held=int(held),
         workers=workers,
+        previous=previous,
     )

@@ -100,7 +100,7 @@ def router(config: WebConfig) -> APIRouter:
         with read_scope(config.engine) as db:
             who = viewer(request, config, db)
             area = _area(config, db, who, request.query_params.get("area"))
-            view = overview(db, rules=rules, area=area, day=_day(config, None), now=config.clock())
+            view = overview(db, rules=rules, area=area, day=_day(config, None), now=config.clock(), compare=False)
             rows = {row.grid: row for row in view.digest.grids}
             return render(request, config, "map.html", who.lang, viewer=who, area=area,
                           chain=list(reversed(rules.ancestors(area))), **map_values(db, area, rows))

@@ -48,6 +48,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "w_f_rag": {"zh": "红：在办工单升级≥2级或30天按期率<80%；黄：有超时或按期率<95%；其余为绿（与日报相同）",
                 "en": "red: an open ticket at escalation level ≥2 or 30-day on-time rate <80%; amber: anything "
                       "overdue or rate <95%; else green (the digest's rule)"},
+    "w_vs_previous": {"zh": "较前30天", "en": "vs the 30 days before:"},
+    "w_points_unit": {"zh": "个百分点", "en": " pts"},
     "w_p90": {"zh": "90分位", "en": "p90"},
     "w_none": {"zh": "无", "en": "none"},
     "w_grid": {"zh": "网格", "en": "Grid"},

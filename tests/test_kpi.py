@@ -1,0 +1,46 @@
+"""The console's KPIs on the digest's hand-checked fixture: the same digest figures, plus on-time closure
+counting open overdue tickets as late, satisfaction, held, the worker league and the change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from test_digest import DAY, NOW, build, digest_engine  # noqa: F401  (the fixture)
+from test_sweep import RULES
+
+from cases.kpi import overview
+from cases.models import Ticket
+
+
+def test_overview_figures(digest_engine: Engine) -> None:  # noqa: F811
+    with Session(digest_engine) as session:
+        for number, stars in ((3, 5), (4, 2)):
+            ticket = session.get(Ticket, number)
+            assert ticket is not None
+            ticket.rating = stars
+        held = session.get(Ticket, 1)
+        assert held is not None
+        held.held = True
+        session.commit()
+        view = overview(session, rules=RULES, area="d", day=DAY, now=NOW)
+    same = {"generated_at": "", "overdue_tickets": []}  # the overview lists no tickets
+    assert view.digest.to_dict() | same == build(digest_engine).to_dict() | same
+    assert view.on_time_close_rate == pytest.approx(2 / (3 + 2))  # 2 on time of 3 closed + 2 open overdue
+    assert (view.satisfaction_rate, view.rated_30d, view.held) == (0.5, 2, 1)
+    [worker] = view.workers
+    assert (worker.closed_30d, worker.on_time_30d) == (3, 2)
+    assert view.previous is not None and view.previous.day == DAY - timedelta(days=30)
+    assert view.change("on_time_rate_30d") is None  # nothing closed in the 30 days before
+
+
+def test_change_against_the_previous_period(digest_engine: Engine) -> None:  # noqa: F811
+    with Session(digest_engine) as session:
+        later = overview(session, rules=RULES, area="d", day=DAY + timedelta(days=30), now=NOW)
+    assert later.previous is not None and later.previous.on_time_rate_30d == pytest.approx(2 / 3)
+    assert later.digest.closed_30d == 0 and later.change("on_time_rate_30d") is None
+    with Session(digest_engine) as session:
+        same = overview(session, rules=RULES, area="d", day=DAY + timedelta(days=20), now=NOW)
+    assert same.change("on_time_rate_30d") == pytest.approx(1 / 2 - 1)  # #3 of #3, #4 now; #7 alone then
