@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     )
     web_url: str = Field("http://127.0.0.1:8080", description="the console's address, used in login links")
     web_secret: str | None = Field(None, description="signs console login links and sessions (default: token)")
+    web_cache: str = Field("gridbot-web-cache", description="directory where the console keeps fetched photos")
     http_client: Literal["aiohttp", "httpx"] = Field(
         "aiohttp",
         description="HTTP transport under python-telegram-bot: aiohttp (cheaper per call) or PTB's default httpx",

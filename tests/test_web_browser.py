@@ -7,12 +7,15 @@ Needs Debian's ``chromium`` and ``chromium-driver`` (skipped without them unless
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ import uvicorn
 from tests.harness import TOKEN, BotHarness
 from web.app import create_app
 from web.config import WebConfig
+from web.photos import PhotoCache
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +84,10 @@ class _Console:
 
     def __init__(self, h: BotHarness, port: int) -> None:
         assert h.app is not None
-        config = WebConfig(engine=h.app.engine, rules=h.app.rules, ctx=h.app.ctx, secret=TOKEN, clock=h.clock)
+        photos = PhotoCache(h.tmp_path / "photos", h.emu.base_url, TOKEN)
+        config = WebConfig(engine=h.app.engine, rules=h.app.rules, ctx=h.app.ctx, secret=TOKEN, clock=h.clock,
+                           photos=photos)
+        self.photos = photos
         self.server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port,
                                                     log_level="warning", lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -114,6 +121,16 @@ def _downloaded(folder: Path) -> str:
     return saved.read_text("utf-8-sig")
 
 
+def _png(width: int, height: int) -> bytes:
+    """A real (grey) PNG image, so the browser can draw it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
 def _shot(browser: Any, name: str, tmp: Path) -> None:
     target = Path(os.environ.get("GRIDBOT_SCREENSHOTS") or tmp)
     browser.save_screenshot(str(target / name))
@@ -130,11 +147,11 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
         h.staff(LEADER, "张组长", "leader", COMMUNITY)
         h.staff(INSPECTOR, "督查员", "inspector", COMMUNITY)
         h.resident(RESIDENT, "陈阿姨")
-        h.emu.send_text(RESIDENT, "我家水管爆了，地板都是水！")
+        h.emu.send_photo(RESIDENT, caption="我家水管爆了，地板都是水！", data=_png(40, 30))
         await h.expect(RESIDENT, "还不知道地点")
         h.emu.send_location(RESIDENT, *POINT)
         await h.expect(RESIDENT, "已受理，工单号 #1")
-        with _Console(h, port):
+        with _Console(h, port) as console:
             link = await _link(h, LEADER)
             browser.get(link)
             title = browser.find_element(By.ID, "area-title").text
@@ -160,7 +177,12 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
             assert "#1" in text and "水管" in text
 
             # Reassign to Li: Li hears it in Telegram; the history says it was done in the console.
+            # The photo is fetched once through the Bot API (here while the emulator's loop runs), then cached.
+            file_id = h.ticket(1).photo_file_id
+            assert file_id and await asyncio.to_thread(console.photos.get, file_id)
             browser.find_element(By.LINK_TEXT, "#1").click()
+            photo = browser.find_element(By.ID, "photo-report")
+            assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", photo) == 40
             Select(browser.find_element(By.CSS_SELECTOR, "#form-reassign select")).select_by_visible_text("李师傅")
             browser.find_element(By.CSS_SELECTOR, "#form-reassign button").click()
             assert browser.find_element(By.ID, "done").is_displayed()

@@ -4,6 +4,7 @@ outbox as the bot's), the signing secret and the clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -41,3 +42,4 @@ class WebConfig:
     ctx: BotContext
     secret: str
     clock: Clock = field(default=utcnow)
+    photos: Any = None  # a web.photos.PhotoCache when the bot's token is known

@@ -150,6 +150,21 @@ def router(config: WebConfig) -> APIRouter:
                           chain=list(reversed(rules.ancestors(ticket.area or rules.root))),
                           targets=[f"grid:{g}" for g in rules.grids] + [f"team:{t}" for t in rules.teams])
 
+    @pages.get("/console/tickets/{ticket_id}/photo/{event_id}")
+    def photo(request: Request, ticket_id: int, event_id: int) -> Response:
+        """The report's photo (``event_id`` 0) or the one a history event carries (a resolution's)."""
+        with read_scope(config.engine) as db:
+            who = viewer(request, config, db)
+            ticket = db.get(Ticket, ticket_id)
+            if ticket is None or not authz.can_view(db, rules, who.person, ticket):
+                raise Refused(404, "w_err_not_found")
+            file_id = ticket.photo_file_id if event_id == 0 else next(
+                (e.data.get("photo_file_id") for e in svc.history(db, ticket_id) if e.id == event_id), None)
+        data = config.photos.get(str(file_id)) if file_id and config.photos is not None else None
+        if data is None:
+            raise Refused(404, "w_err_not_found")
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
+
     return pages
 
 

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -19,6 +20,7 @@ from cases.rules.schema import Rules
 from cases.settings import Settings
 from web.app import create_app
 from web.config import WebConfig, web_secret
+from web.photos import PhotoCache
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,8 @@ def web_config(settings: Settings, engine: Engine, rules: Rules, *, ctx: BotCont
     """The web app's configuration; the bot context signs buttons the way the bot does."""
     if ctx is None:
         ctx = BotContext.create(rules, secret=settings.webhook_secret or settings.token or web_secret(settings))
-    return WebConfig(engine=engine, rules=rules, ctx=ctx, secret=web_secret(settings), clock=clock)
+    photos = PhotoCache(Path(settings.web_cache), settings.api_base_url, settings.token) if settings.token else None
+    return WebConfig(engine=engine, rules=rules, ctx=ctx, secret=web_secret(settings), clock=clock, photos=photos)
 
 
 def server(config: WebConfig, host: str, port: int, *, embedded: bool = False) -> uvicorn.Server:

@@ -50,6 +50,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
                       "overdue or rate <95%; else green (the digest's rule)"},
     "w_vs_previous": {"zh": "较前30天", "en": "vs the 30 days before:"},
     "w_points_unit": {"zh": "个百分点", "en": " pts"},
+    "w_photo": {"zh": "照片", "en": "Photo"},
     "w_p90": {"zh": "90分位", "en": "p90"},
     "w_none": {"zh": "无", "en": "none"},
     "w_grid": {"zh": "网格", "en": "Grid"},
