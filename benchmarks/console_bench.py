@@ -6,7 +6,9 @@ real web app (HTTP handling, queries and templates), over a large database.
 The database is sweep_bench's: 500 grids, 10 % open tickets and 90 % closed ones spread over a year,
 bulk-loaded. The viewer is the district supervisor. Each page is fetched once untimed, then ``--runs``
 times; the script prints the median and p95 (target: p95 < 300 ms each) and the district digest's build
-time. It prints figures only; it asserts nothing.
+time. ``cpu_p95_ms`` is the process's CPU time per request (the app runs in the benchmark's process, so on a
+shared machine it shows the work done, where wall time also shows the wait for a core). It prints figures only;
+it asserts nothing.
 """
 
 from __future__ import annotations
@@ -57,13 +59,15 @@ def time_pages(engine: Any, rules: Any, runs: int) -> dict[str, dict[str, float]
         assert client.get(f"/login/{credential}").status_code == 200
         for name, path in PAGES.items():
             assert client.get(path).status_code == 200, path
-            timings = []
+            timings, cpu = [], []
             for _ in range(runs):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 response = client.get(path)
                 timings.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
                 assert response.status_code == 200
-            figures[name] = {"median_ms": round(statistics.median(timings), 1), "p95_ms": round(_p95(timings), 1)}
+            figures[name] = {"median_ms": round(statistics.median(timings), 1), "p95_ms": round(_p95(timings), 1),
+                             "cpu_p95_ms": round(_p95(cpu), 1)}
     return figures
 
 

@@ -85,7 +85,6 @@ def overview(session: Session, *, rules: Rules, area: str, day: date, now: datet
     ).one()
     held = session.execute(
         select(func.count()).select_from(T).where(T.c.held.is_(True), T.c.status == Status.OPEN.value, *where)
-        .with_hint(T, "INDEXED BY ix_ticket_active_cover", "sqlite")
     ).scalar_one()
     done = func.coalesce(T.c.resolved_at, T.c.closed_at)
     on_time = case(((T.c.resolve_by.is_(None)) | (done <= T.c.resolve_by), 1), else_=0)
