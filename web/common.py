@@ -20,7 +20,7 @@ from cases.models import Person
 from cases.services.web_access import console_scopes, home_area
 from web.config import WebConfig
 from web.security import LANG_COOKIE, WebSession, read_session
-from web.texts import wt
+from web.texts import event_label, wt
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -43,6 +43,7 @@ class Viewer:
     lang: str
     home: str
     kiosk: bool
+    areas: frozenset[str]  # every area the viewer may open
 
 
 def lang_of(request: Request, person: Person | None = None) -> str:
@@ -64,8 +65,11 @@ def viewer(request: Request, config: WebConfig, db: Session) -> Viewer:
     home = home_area(db, config.rules, person)
     if home is None:
         raise Refused(403, "w_err_forbidden")
+    rules = config.rules
+    scopes = [s for s in console_scopes(db, person) if s in rules.areas]
+    areas = frozenset(a for a in rules.areas if any(rules.is_within(a, s) for s in scopes))
     return Viewer(person=person, session=web_session, lang=lang_of(request, person), home=home,
-                  kiosk=request.query_params.get("kiosk") == "1")
+                  kiosk=request.query_params.get("kiosk") == "1", areas=areas)
 
 
 def pct(rate: float | None) -> str:
@@ -95,6 +99,7 @@ def render(request: Request, config: WebConfig, name: str, lang: str, status: in
         "category_name": lambda c: rules.category_name(c, lang),
         "person_name": lambda p: person_label(p, lang),
         "when": lambda moment: local_time(rules, moment),
+        "event_name": lambda kind: event_label(kind, lang),
         "rules": rules,
     }
     return templates.TemplateResponse(request, name, {**helpers, **values}, status_code=status)

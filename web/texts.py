@@ -52,6 +52,33 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "w_points_unit": {"zh": "个百分点", "en": " pts"},
     "w_photo": {"zh": "照片", "en": "Photo"},
     "w_p90": {"zh": "90分位", "en": "p90"},
+    "w_ev_opened": {"zh": "受理", "en": "opened"},
+    "w_ev_drafted": {"zh": "待定位", "en": "waiting for the place"},
+    "w_ev_locate": {"zh": "已定位", "en": "located"},
+    "w_ev_claim": {"zh": "认领", "en": "claimed"},
+    "w_ev_release": {"zh": "退回", "en": "released"},
+    "w_ev_transfer": {"zh": "转交", "en": "transferred"},
+    "w_ev_reassign": {"zh": "改派", "en": "reassigned"},
+    "w_ev_resolve": {"zh": "办结", "en": "resolved"},
+    "w_ev_confirm": {"zh": "居民确认", "en": "confirmed"},
+    "w_ev_auto_close": {"zh": "自动结案", "en": "closed automatically"},
+    "w_ev_auto_closed": {"zh": "自动结案", "en": "closed automatically"},
+    "w_ev_verify": {"zh": "核实结案", "en": "verified"},
+    "w_ev_reopen": {"zh": "重新打开", "en": "reopened"},
+    "w_ev_cancel": {"zh": "撤销", "en": "cancelled"},
+    "w_ev_merge": {"zh": "合并", "en": "merged"},
+    "w_ev_merged_in": {"zh": "并入重复工单", "en": "duplicate merged in"},
+    "w_ev_note": {"zh": "备注", "en": "note"},
+    "w_ev_rated": {"zh": "评价", "en": "rated"},
+    "w_ev_recategorized": {"zh": "改类别", "en": "recategorized"},
+    "w_ev_edited": {"zh": "补充内容", "en": "amended"},
+    "w_ev_paused": {"zh": "暂停计时", "en": "clock paused"},
+    "w_ev_resumed": {"zh": "恢复计时", "en": "clock resumed"},
+    "w_ev_hold_released": {"zh": "审核放行", "en": "hold released"},
+    "w_ev_sent_to_district": {"zh": "转区级调度", "en": "sent to the district"},
+    "w_ev_claim_reminder": {"zh": "认领提醒", "en": "claim reminder"},
+    "w_ev_deadline_warning": {"zh": "临期提醒", "en": "deadline warning"},
+    "w_ev_escalated": {"zh": "升级", "en": "escalated"},
     "w_none": {"zh": "无", "en": "none"},
     "w_grid": {"zh": "网格", "en": "Grid"},
     "w_area": {"zh": "区域", "en": "Area"},
@@ -112,6 +139,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "w_claimed_7": {"zh": "7天内认领", "en": "Claimed (7 d)"},
     "w_resolved_7": {"zh": "7天内办结", "en": "Resolved (7 d)"},
 }
+
+
+def event_label(kind: str, lang: str) -> str:
+    """A history event's name (its kind itself when the catalogue has none)."""
+    entry = CATALOGUE.get(f"w_ev_{kind}")
+    return (entry.get(lang) or entry["zh"]) if entry else kind
 
 
 def wt(key: str, lang: str, **values: object) -> str:
