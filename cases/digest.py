@@ -190,9 +190,11 @@ def _seconds(session: Session, later: Any, earlier: Any) -> Any:
 
 
 def build_digest(
-    session: Session, *, rules: Rules, area: str, day: date, now: datetime, max_listed: int = MAX_LISTED
+    session: Session, *, rules: Rules, area: str, day: date, now: datetime, max_listed: int = MAX_LISTED,
+    light: bool = False,
 ) -> Digest:
-    """The digest of ``area`` (any level of the tree) for local ``day``, overdue figures as of ``now``."""
+    """The digest of ``area`` (any level of the tree) for local ``day``, overdue figures as of ``now``.
+    ``light`` leaves out the trend and the times to claim and resolve (the console's map and comparisons)."""
     if area not in rules.areas:
         raise ValueError(f"unknown area {area!r}")
     now = as_utc(now)
@@ -204,7 +206,7 @@ def build_digest(
     overdue = and_(active, T.c.paused_at.is_(None), T.c.resolve_by < now)
     days = [day - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
     edges = [local_midnight(rules, d + timedelta(days=1)) for d in days]
-    figures = per_grid(session, where, start_30, edges, now)
+    figures = per_grid(session, where, start_30, edges, now, new_from=edges[-2] if light else start_30)
     last, week = TREND_DAYS - 1, range(TREND_DAYS - 7, TREND_DAYS)
     rows = {grid: GridRow(grid) for grid in rules.grids_within(area)}
     digest = Digest(area=area, kind=rules.areas[area].kind, day=day, generated_at=now)
@@ -239,6 +241,11 @@ def build_digest(
     digest.rework_rate_30d = _rate(digest.reworked_30d, digest.closed_30d)
     digest.status = rag_status(max_level=digest.max_level, overdue=digest.overdue,
                                on_time_rate=digest.on_time_rate_30d)
+    digest.overdue_tickets = _overdue_list(session, where, overdue, now, max_listed) if max_listed else []
+    if digest.kind == "district":  # the district office keeps the rules file
+        digest.holidays_missing = missing_years(rules, day)
+    if light:
+        return digest
     opened = func.coalesce(T.c.opened_at, T.c.created_at)
     claim = (_seconds(session, T.c.claimed_at, opened), and_(where, T.c.claimed_at >= start_7,
                                                               T.c.claimed_at < day_end))
@@ -248,13 +255,10 @@ def build_digest(
     digest.median_resolve_seconds = percentile(session, *solve, 0.5)
     digest.p90_claim_seconds = percentile(session, *claim, 0.9)
     digest.p90_resolve_seconds = percentile(session, *solve, 0.9)
-    digest.overdue_tickets = _overdue_list(session, where, overdue, now, max_listed)
     counted = and_(T.c.status.not_in((Status.DRAFT, Status.CANCELLED, Status.MERGED)),
                    not_(and_(active, T.c.paused_at.is_not(None))))
     for point, late in zip(digest.trend, trend_overdue(session, where, edges, counted), strict=True):
         point.overdue = late
-    if digest.kind == "district":  # the district office keeps the rules file
-        digest.holidays_missing = missing_years(rules, day)
     return digest
 
 

@@ -49,10 +49,11 @@ class GridFigures:
     reworked: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def per_grid(session: Session, where: ColumnElement[bool], start: datetime, edges: list[datetime], now: datetime
-             ) -> dict[str | None, GridFigures]:
+def per_grid(session: Session, where: ColumnElement[bool], start: datetime, edges: list[datetime], now: datetime,
+             *, new_from: datetime) -> dict[str | None, GridFigures]:
     """Per grid: open/overdue/max level now, and per trend day (``edges``: the end of each day, the first day
-    beginning at ``start``) new, closed, closed on time, reworked."""
+    beginning at ``start``) closed, closed on time, reworked, and new (counted from ``new_from`` on: the
+    trend's start, or only the last day when the trend is not wanted)."""
     end = edges[-1]
     figures: dict[str | None, GridFigures] = defaultdict(GridFigures)
     # coalesce() keeps SQLite from walking the whole (area, status) index just to get the groups in order:
@@ -68,7 +69,7 @@ def per_grid(session: Session, where: ColumnElement[bool], start: datetime, edge
     created = bucket(T.c.created_at, edges, strict=False)
     for area, day, n in session.execute(
         select(T.c.area, created, func.count())
-        .where(T.c.created_at >= start, T.c.created_at < end, T.c.status != Status.MERGED.value,
+        .where(T.c.created_at >= new_from, T.c.created_at < end, T.c.status != Status.MERGED.value,
                where).group_by(T.c.area, created)
     ):
         figures[area].new[day] += n

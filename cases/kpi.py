@@ -71,10 +71,11 @@ def _rate(part: int, whole: int) -> float | None:
 def overview(session: Session, *, rules: Rules, area: str, day: date, now: datetime,
              compare: bool = True) -> Overview:
     """The KPIs of ``area`` for ``day`` (windows end with it), counts "now" as of ``now``; with ``compare``
-    also the digest of the previous 30-day period, for the change of each rate."""
-    digest = build_digest(session, rules=rules, area=area, day=day, now=now, max_listed=0)
+    also the digest of the previous 30-day period, for the change of each rate (without: the light digest,
+    no times to claim and resolve, for the map)."""
+    digest = build_digest(session, rules=rules, area=area, day=day, now=now, max_listed=0, light=not compare)
     previous = build_digest(session, rules=rules, area=area, day=day - timedelta(days=TREND_DAYS), now=now,
-                            max_listed=0) if compare else None
+                            max_listed=0, light=True) if compare else None
     start_30 = local_midnight(rules, day - timedelta(days=TREND_DAYS - 1))
     end = local_midnight(rules, day + timedelta(days=1))
     where = [] if area == rules.root else [T.c.area.in_(rules.grids_within(area))]
