@@ -40,7 +40,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
 RESIDENT, WANG, LI, LEADER, INSPECTOR = 1001, 2001, 2002, 3001, 4001
-GRID, COMMUNITY = "taizimiao-1", "taizimiao"
+GRID, COMMUNITY, DISTRICT = "taizimiao-1", "taizimiao", "dongting"
 POINT = (29.3530, 113.1040)  # inside taizimiao-1
 CSRF_LESS_POST = """
 const done = arguments[arguments.length - 1];
@@ -145,7 +145,7 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
         h.staff(WANG, "王师傅", "worker", GRID)
         h.staff(LI, "李师傅", "worker", GRID)
         h.staff(LEADER, "张组长", "leader", COMMUNITY)
-        h.staff(INSPECTOR, "督查员", "inspector", COMMUNITY)
+        h.staff(INSPECTOR, "督查员", "inspector", DISTRICT)
         h.resident(RESIDENT, "陈阿姨")
         h.emu.send_photo(RESIDENT, caption="我家水管爆了，地板都是水！", data=_png(40, 30))
         await h.expect(RESIDENT, "还不知道地点")
@@ -165,7 +165,6 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
             browser.find_element(By.ID, "nav-map").click()
             assert browser.find_elements(By.CSS_SELECTOR, f"polygon[data-grid='{GRID}']")
             assert browser.find_elements(By.CSS_SELECTOR, "circle.point")
-            _shot(browser, "console-map.png", tmp_path)
 
             # Filter the list, download exactly that as CSV.
             browser.find_element(By.ID, "nav-tickets").click()
@@ -215,3 +214,6 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
             status = browser.execute_async_script(CSRF_LESS_POST, f"{base}/console/tickets/1/cancel",
                                                   {"reason": "x", "csrf": token})
             assert status == 403 and h.ticket(1).status == "claimed"
+            browser.get(f"{base}/console/map?area={DISTRICT}")  # the whole district, for the README
+            assert len(browser.find_elements(By.CSS_SELECTOR, "polygon.grid")) == len(h.app.rules.grids)
+            _shot(browser, "console-map.png", tmp_path)
