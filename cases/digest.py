@@ -40,7 +40,7 @@ from sqlmodel import Session
 
 from cases.clock import as_utc
 from cases.db import insert_if_new, insert_ignoring, read_scope, session_scope
-from cases.digest_figures import per_grid, percentile, trend_overdue
+from cases.digest_figures import per_grid, quantiles, trend_overdue
 from cases.holiday_calendar import missing_years
 from cases.models import DigestLog, Person, Role, RoleAssignment, Status
 from cases.models import Ticket as TicketModel
@@ -251,10 +251,8 @@ def build_digest(
                                                               T.c.claimed_at < day_end))
     solve = (_seconds(session, T.c.resolved_at, opened), and_(where, T.c.resolved_at >= start_7,
                                                                T.c.resolved_at < day_end))
-    digest.median_claim_seconds = percentile(session, *claim, 0.5)
-    digest.median_resolve_seconds = percentile(session, *solve, 0.5)
-    digest.p90_claim_seconds = percentile(session, *claim, 0.9)
-    digest.p90_resolve_seconds = percentile(session, *solve, 0.9)
+    digest.median_claim_seconds, digest.p90_claim_seconds = quantiles(session, *claim, (0.5, 0.9))
+    digest.median_resolve_seconds, digest.p90_resolve_seconds = quantiles(session, *solve, (0.5, 0.9))
     counted = and_(T.c.status.not_in((Status.DRAFT, Status.CANCELLED, Status.MERGED)),
                    not_(and_(active, T.c.paused_at.is_not(None))))
     for point, late in zip(digest.trend, trend_overdue(session, where, edges, counted), strict=True):

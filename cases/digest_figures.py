@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from cases.db import count_rows
 from cases.models import Status
 from cases.models import Ticket as TicketModel
 
@@ -111,21 +111,23 @@ def trend_overdue(session: Session, where: ColumnElement[bool], edges: list[date
     return counts
 
 
-def percentile(session: Session, expr: Any, condition: ColumnElement[bool], q: float) -> float | None:
-    """The ``q`` quantile (0..1, interpolated like percentile_cont) of ``expr`` over rows matching ``condition``."""
+def quantiles(session: Session, expr: Any, condition: ColumnElement[bool], qs: tuple[float, ...]
+              ) -> list[float | None]:
+    """The ``qs`` quantiles (0..1, interpolated like percentile_cont) of ``expr`` over the rows matching
+    ``condition``, in one query (PostgreSQL: percentile_cont over an array; SQLite: the window's values,
+    a few thousand, sorted here)."""
     if session.get_bind().dialect.name == "postgresql":
-        value = session.execute(
-            select(func.percentile_cont(q).within_group(expr)).select_from(T).where(condition)
+        values = session.execute(
+            select(func.percentile_cont(postgresql.array(qs)).within_group(expr)).select_from(T).where(condition)
         ).scalar()
-        return float(value) if value is not None else None
-    n = count_rows(session, T, condition)
-    if not n:
-        return None
-    position = q * (n - 1)
-    low = int(position)
-    values = session.execute(
-        select(expr).select_from(T).where(condition).order_by(expr).limit(2 if position > low else 1).offset(low)
-    ).scalars().all()
-    if len(values) == 1:
-        return float(values[0])
-    return float(values[0] + (values[1] - values[0]) * (position - low))
+        return [float(v) for v in values] if values else [None] * len(qs)
+    found = sorted(float(v) for v in session.execute(select(expr).select_from(T).where(condition)).scalars())
+    if not found:
+        return [None] * len(qs)
+    out: list[float | None] = []
+    for q in qs:
+        position = q * (len(found) - 1)
+        low = int(position)
+        high = min(low + 1, len(found) - 1)
+        out.append(found[low] + (found[high] - found[low]) * (position - low))
+    return out

@@ -30,6 +30,8 @@ def test_overview_figures(digest_engine: Engine) -> None:  # noqa: F811
     assert view.digest.to_dict() | same == build(digest_engine).to_dict() | same
     assert view.on_time_close_rate == pytest.approx(2 / (3 + 2))  # 2 on time of 3 closed + 2 open overdue
     assert (view.satisfaction_rate, view.rated_30d, view.held) == (0.5, 2, 1)
+    assert view.digest.p90_claim_seconds == pytest.approx(17.4 * 3600)  # 1h, 1h, 2h, 24h: 2h + 0.7 x 22h
+    assert view.digest.p90_resolve_seconds == pytest.approx(43.5 * 3600)  # 3h, 48h: 3h + 0.9 x 45h
     [worker] = view.workers
     assert (worker.closed_30d, worker.on_time_30d) == (3, 2)
     assert view.previous is not None and view.previous.day == DAY - timedelta(days=30)
