@@ -5,6 +5,7 @@ list and its downloads; the ticket page. Each checks the viewer's area scope wit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -57,7 +58,7 @@ def _filter(request: Request, config: WebConfig, db: Session, who: Viewer) -> Ti
     except InvalidInput as exc:
         raise Refused(400, "w_err_input", detail=str(exc)) from None
     area = _area(config, db, who, flt.area or None)
-    return TicketFilter(**{**flt.__dict__, "area": area})
+    return replace(flt, area=area)
 
 
 def router(config: WebConfig) -> APIRouter:
