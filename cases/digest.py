@@ -125,6 +125,7 @@ class Digest:
     median_resolve_seconds: float | None = None
     p90_claim_seconds: float | None = None
     p90_resolve_seconds: float | None = None
+    held: int = 0  # open reports held for a leader's review now
     status: str = "green"
     grids: list[GridRow] = field(default_factory=list)
     overdue_tickets: list[OverdueTicket] = field(default_factory=list)
@@ -219,6 +220,7 @@ def build_digest(
         digest.closed += closed_n
         digest.open += f.open
         digest.overdue += f.overdue
+        digest.held += f.held
         digest.max_level = max(digest.max_level, f.max_level)
         digest.closed_7d += c7
         digest.on_time_7d += t7

@@ -43,6 +43,7 @@ class GridFigures:
     open: int = 0
     overdue: int = 0
     max_level: int = 0
+    held: int = 0
     new: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     closed: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     on_time: dict[int, int] = field(default_factory=lambda: defaultdict(int))
@@ -59,13 +60,14 @@ def per_grid(session: Session, where: ColumnElement[bool], start: datetime, edge
     # coalesce() keeps SQLite from walking the whole (area, status) index just to get the groups in order:
     # the active tickets are found through the status-led covering index instead.
     grouped = func.coalesce(T.c.area, "")
-    for area, n, late, level in session.execute(
+    for area, n, late, level, held in session.execute(
         select(grouped, func.count(), _sum(and_(T.c.paused_at.is_(None), T.c.resolve_by < now)),
-               func.coalesce(func.max(T.c.escalation_level), 0))
+               func.coalesce(func.max(T.c.escalation_level), 0),
+               _sum(and_(T.c.held.is_(True), T.c.status == Status.OPEN.value)))
         .where(T.c.status.in_(ACTIVE), where).group_by(grouped)
     ):
         row = figures[area or None]
-        row.open, row.overdue, row.max_level = n, late, level
+        row.open, row.overdue, row.max_level, row.held = n, late, level, held
     created = bucket(T.c.created_at, edges, strict=False)
     for area, day, n in session.execute(
         select(T.c.area, created, func.count())

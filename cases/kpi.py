@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
@@ -44,6 +45,15 @@ class WorkerRow:
         return self.on_time_30d / self.closed_30d if self.closed_30d else None
 
 
+@dataclass(frozen=True)
+class Rates:
+    """The digest's rates for one period (the same definitions, for the comparison)."""
+
+    on_time_rate_7d: float | None
+    on_time_rate_30d: float | None
+    rework_rate_30d: float | None
+
+
 @dataclass
 class Overview:
     """Everything the overview page shows for one area and day."""
@@ -54,7 +64,7 @@ class Overview:
     rated_30d: int
     held: int
     workers: list[WorkerRow]
-    previous: Digest | None = None  # the same figures for the 30 days before (rates' change)
+    previous: Rates | None = None  # the same rates for the 30 days before (their change)
 
     def change(self, name: str) -> float | None:
         """``name``'s rate now minus in the previous period (None when either has nothing to rate)."""
@@ -68,42 +78,56 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+def _sum(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _closed_within(rules: Rules, day: date, days: int) -> Any:
+    """Closed tickets closed in the ``days`` local days ending with ``day``."""
+    start = local_midnight(rules, day - timedelta(days=days - 1))
+    return and_(T.c.status == Status.CLOSED.value, T.c.closed_at >= start,
+                T.c.closed_at < local_midnight(rules, day + timedelta(days=1)))
+
+
+def _rates(session: Session, rules: Rules, where: list[Any], day: date) -> Rates:
+    """The digest's closure rates for the windows ending with ``day`` (one scan of the closed window)."""
+    done = func.coalesce(T.c.resolved_at, T.c.closed_at)
+    on_time = (T.c.resolve_by.is_(None)) | (done <= T.c.resolve_by)
+    week = T.c.closed_at >= local_midnight(rules, day - timedelta(days=6))
+    c30, t30, rework, c7, t7 = session.execute(
+        select(func.count(), _sum(on_time), _sum(T.c.reopen_count > 0), _sum(week), _sum(and_(week, on_time)))
+        .select_from(T).where(_closed_within(rules, day, TREND_DAYS), *where)
+    ).one()
+    return Rates(on_time_rate_7d=_rate(int(t7), int(c7)), on_time_rate_30d=_rate(int(t30), int(c30)),
+                 rework_rate_30d=_rate(int(rework), int(c30)))
+
+
 def overview(session: Session, *, rules: Rules, area: str, day: date, now: datetime,
              compare: bool = True) -> Overview:
     """The KPIs of ``area`` for ``day`` (windows end with it), counts "now" as of ``now``; with ``compare``
     also the digest of the previous 30-day period, for the change of each rate (without: the light digest,
     no times to claim and resolve, for the map)."""
     digest = build_digest(session, rules=rules, area=area, day=day, now=now, max_listed=0, light=not compare)
-    previous = build_digest(session, rules=rules, area=area, day=day - timedelta(days=TREND_DAYS), now=now,
-                            max_listed=0, light=True) if compare else None
-    start_30 = local_midnight(rules, day - timedelta(days=TREND_DAYS - 1))
-    end = local_midnight(rules, day + timedelta(days=1))
     where = [] if area == rules.root else [T.c.area.in_(rules.grids_within(area))]
-    closed_30 = and_(T.c.status == Status.CLOSED.value, T.c.closed_at >= start_30, T.c.closed_at < end)
-    rated, satisfied = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((T.c.rating >= SATISFIED_FROM, 1), else_=0)), 0))
-        .where(closed_30, T.c.rating.is_not(None), *where)
-    ).one()
-    held = session.execute(
-        select(func.count()).select_from(T).where(T.c.held.is_(True), T.c.status == Status.OPEN.value, *where)
-    ).scalar_one()
     done = func.coalesce(T.c.resolved_at, T.c.closed_at)
-    on_time = case(((T.c.resolve_by.is_(None)) | (done <= T.c.resolve_by), 1), else_=0)
-    workers = [
-        WorkerRow(person_id=pid, name=name or f"#{pid}", closed_30d=n, on_time_30d=int(ok))
-        for pid, name, n, ok in session.execute(
-            select(T.c.claimed_by, P.c.name, func.count(), func.coalesce(func.sum(on_time), 0))
-            .select_from(T.join(P, P.c.id == T.c.claimed_by))
-            .where(closed_30, *where).group_by(T.c.claimed_by, P.c.name)
-        )
-    ]
+    on_time = (T.c.resolve_by.is_(None)) | (done <= T.c.resolve_by)
+    workers, rated, satisfied = [], 0, 0
+    for pid, name, n, ok, stars, happy in session.execute(
+        select(T.c.claimed_by, P.c.name, func.count(), _sum(on_time), _sum(T.c.rating.is_not(None)),
+               _sum(T.c.rating >= SATISFIED_FROM))
+        .select_from(T.outerjoin(P, P.c.id == T.c.claimed_by))
+        .where(_closed_within(rules, day, TREND_DAYS), *where).group_by(T.c.claimed_by, P.c.name)
+    ):
+        rated, satisfied = rated + stars, satisfied + happy
+        if pid is not None:
+            workers.append(WorkerRow(person_id=pid, name=name or f"#{pid}", closed_30d=n, on_time_30d=int(ok)))
     workers.sort(key=lambda w: (-(w.on_time_rate or 0.0), -w.closed_30d, w.name))
     return Overview(
         digest=digest,
         on_time_close_rate=_rate(digest.on_time_30d, digest.closed_30d + digest.overdue),
         satisfaction_rate=_rate(int(satisfied), int(rated)),
         rated_30d=int(rated),
-        held=int(held),
+        held=digest.held,
         workers=workers,
-        previous=previous,
+        previous=_rates(session, rules, where, day - timedelta(days=TREND_DAYS)) if compare else None,
     )

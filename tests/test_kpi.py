@@ -34,7 +34,8 @@ def test_overview_figures(digest_engine: Engine) -> None:  # noqa: F811
     assert view.digest.p90_resolve_seconds == pytest.approx(43.5 * 3600)  # 3h, 48h: 3h + 0.9 x 45h
     [worker] = view.workers
     assert (worker.closed_30d, worker.on_time_30d) == (3, 2)
-    assert view.previous is not None and view.previous.day == DAY - timedelta(days=30)
+    before = build(digest_engine, day=DAY - timedelta(days=30))
+    assert view.previous is not None and view.previous.on_time_rate_30d == before.on_time_rate_30d is None
     assert view.change("on_time_rate_30d") is None  # nothing closed in the 30 days before
 
 
@@ -42,6 +43,9 @@ def test_change_against_the_previous_period(digest_engine: Engine) -> None:  # n
     with Session(digest_engine) as session:
         later = overview(session, rules=RULES, area="d", day=DAY + timedelta(days=30), now=NOW)
     assert later.previous is not None and later.previous.on_time_rate_30d == pytest.approx(2 / 3)
+    digest = build(digest_engine)  # the comparison's rates are the digest's for that day
+    assert (later.previous.on_time_rate_7d, later.previous.rework_rate_30d) == (
+        digest.on_time_rate_7d, digest.rework_rate_30d)
     assert later.digest.closed_30d == 0 and later.change("on_time_rate_30d") is None
     with Session(digest_engine) as session:
         same = overview(session, rules=RULES, area="d", day=DAY + timedelta(days=20), now=NOW)
