@@ -112,6 +112,14 @@ async def _link(h: BotHarness, user: int) -> str:
     return found.group(0)
 
 
+def _eventually(check: Any, seconds: float = 10) -> bool:
+    """Whether ``check()`` became true within ``seconds`` (the page works on while the test waits)."""
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(check())
+
+
 def _downloaded(folder: Path) -> str:
     """The text of the one CSV the browser saved into ``folder`` (waiting up to 10 s for it)."""
     deadline = time.monotonic() + 10
@@ -169,7 +177,8 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
             # Filter the list, download exactly that as CSV.
             browser.find_element(By.ID, "nav-tickets").click()
             browser.find_element(By.ID, "f-words").send_keys("水管")
-            browser.find_element(By.ID, "f-submit").click()
+            browser.find_element(By.ID, "f-submit").click()  # htmx swaps the list in and pushes the URL
+            assert _eventually(lambda: "words=" in browser.current_url)
             assert len(browser.find_elements(By.CSS_SELECTOR, "tr.ticket-row")) == 1
             browser.find_element(By.ID, "dl-csv").click()
             text = _downloaded(downloads)
