@@ -162,6 +162,7 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
         with _Console(h, port) as console:
             link = await _link(h, LEADER)
             browser.get(link)
+            browser.find_element(By.ID, "login-button").click()
             title = browser.find_element(By.ID, "area-title").text
             assert h.app is not None and h.app.rules.area_name(COMMUNITY, "zh") in title
             assert browser.find_element(By.ID, "kpi-open").find_element(By.TAG_NAME, "b").text == "1"
@@ -206,12 +207,15 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
             # The used link does not work again; a forged one never did.
             browser.delete_all_cookies()
             browser.get(link)
+            browser.find_element(By.ID, "login-button").click()
             assert "/console" in browser.find_element(By.ID, "refused").text
             browser.get(link[:-4] + "beef")
+            browser.find_element(By.ID, "login-button").click()
             assert browser.find_elements(By.ID, "refused")
 
             # An inspector sees the ticket but has no actions, and a hand-made POST is refused.
             browser.get(await _link(h, INSPECTOR))
+            browser.find_element(By.ID, "login-button").click()
             browser.get(f"{base}/console/tickets/1")
             browser.find_element(By.ID, "history")
             browser.implicitly_wait(0)

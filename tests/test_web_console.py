@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,8 +40,15 @@ def _link(engine: Engine, person: Person, now: datetime) -> str:
     return f"/login/{credential}"
 
 
+def _redeem(client: TestClient, link: str, **kw: Any) -> Any:
+    """Open the link (a page with a button), then press the button (the POST that logs in)."""
+    page = client.get(link)
+    assert page.status_code == 200 and 'id="login-button"' in page.text
+    return client.post("/login", data={"credential": link.rsplit("/", 1)[1]}, **kw)
+
+
 def _login(client: TestClient, engine: Engine, person: Person, now: datetime) -> None:
-    response = client.get(_link(engine, person, now), follow_redirects=False)
+    response = _redeem(client, _link(engine, person, now), follow_redirects=False)
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
@@ -56,14 +64,15 @@ def test_links_are_single_use_signed_and_expire(client: TestClient, engine: Engi
                                                 now: datetime, rules: Rules) -> None:
     link = _link(engine, world.supervisor, now)
     assert client.get("/console").status_code == 401
-    assert client.get(link).status_code == 200  # redirected into the console
+    assert client.get(link).status_code == 200 and client.get(link).status_code == 200  # a preview uses nothing
+    assert _redeem(client, link).status_code == 200  # redirected into the console
     client.cookies.clear()
-    reused = client.get(link)
+    reused = _redeem(client, link)
     assert reused.status_code == 403 and "/console" in reused.text
     forged = link[:-3] + ("aaa" if not link.endswith("aaa") else "bbb")
-    assert client.get(forged).status_code == 403
+    assert _redeem(client, forged).status_code == 403
     stale = _link(engine, world.supervisor, now - timedelta(minutes=11))
-    assert client.get(stale).status_code == 403
+    assert _redeem(client, stale).status_code == 403
     assert client.get("/console").status_code == 401
     with Session(engine) as session, pytest.raises(Exception, match="staff"):
         issue_login(session, person=world.reporter, secret=SECRET, now=now)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cases.db import session_scope
 from cases.services.web_access import LoginRefused, redeem_login
 from web import actions, pages
-from web.common import HERE, Refused, lang_of, refusal_page
+from web.common import HERE, Refused, lang_of, refusal_page, render
 from web.config import WebConfig
 from web.open311_api import router as open311_router
 from web.security import LANG_COOKIE, end_session, start_session
@@ -48,8 +48,16 @@ def create_app(config: WebConfig) -> FastAPI:
         log.exception("console error on %s", request.url.path)  # the path only: it never holds a secret
         return refusal_page(request, config, Refused(500, "w_err_refused", detail="-"))
 
-    @app.get("/login/{credential}")
-    def login(request: Request, credential: str) -> Response:
+    @app.get("/login/{credential}", response_class=HTMLResponse)
+    def login_page(request: Request, credential: str) -> Response:
+        """A button that logs in: the link itself changes nothing, so a chat's link preview or a mail
+        scanner fetching it does not use up the one-time credential."""
+        lang = lang_of(request)
+        return render(request, config, "login.html", lang, viewer=None, credential=credential)
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        credential = str((await request.form()).get("credential") or "")
         try:
             with session_scope(config.engine) as db:
                 person = redeem_login(db, credential=credential, secret=config.secret, now=config.clock())
@@ -59,8 +67,8 @@ def create_app(config: WebConfig) -> FastAPI:
         assert person_id is not None
         response = RedirectResponse("/console", status_code=303)
         start_session(response, request, config.secret, person_id)
-        response.set_cookie(LANG_COOKIE, lang_of(request) if request.query_params.get("lang") else language,
-                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        response.set_cookie(LANG_COOKIE, language, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")
         return response
 
     @app.get("/logout")

@@ -56,6 +56,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "w_trend_closed": {"zh": "结案", "en": "closed"},
     "w_trend_overdue": {"zh": "日终超时", "en": "overdue at day's end"},
     "w_trend_max": {"zh": "纵轴最大值", "en": "scale up to"},
+    "w_login": {"zh": "登录工作台", "en": "Log in to the console"},
+    "w_login_prompt": {"zh": "此链接仅可使用一次，10分钟内有效。", "en": "This link works once, within 10 minutes."},
     "w_p90": {"zh": "90分位", "en": "p90"},
     "w_ev_opened": {"zh": "受理", "en": "opened"},
     "w_ev_drafted": {"zh": "待定位", "en": "waiting for the place"},
