@@ -7,23 +7,25 @@ the same code the daily digest and its export use) plus the few it does not carr
 * 返工率 (rework, 30 days): ``digest.rework_rate_30d``.
 * 满意率 (satisfaction, 30 days): of tickets closed in the window and rated, the share rated 4 or 5.
 * held now: reports held for a leader's review (flood holds), still open.
-* league tables: grids from the digest's grid rows; workers by tickets they closed in 30 days.
+* league tables: grids from the digest's grid rows; workers by tickets they closed in 30 days; the teams the
+  area oversees by their tickets closed in 30 days, with their open and overdue now.
 * change: each digest rate minus the same rate for the 30 days before.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from cases.digest import TREND_DAYS, Digest, build_digest, local_midnight
-from cases.models import Person, Status
+from cases.models import ACTIVE_STATUSES, Person, Status
 from cases.models import Ticket as TicketModel
 from cases.rules.schema import Rules
+from cases.services.authz import target_in_scope
 
 T = TicketModel.__table__  # type: ignore[attr-defined]
 P = Person.__table__  # type: ignore[attr-defined]
@@ -55,6 +57,22 @@ class Rates:
 
 
 @dataclass
+class TeamRow:
+    """One specialist team's line in the league table (its tickets anywhere in the area's reach)."""
+
+    team: str
+    open: int
+    overdue: int
+    closed_30d: int
+    on_time_30d: int
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share closed on time."""
+        return self.on_time_30d / self.closed_30d if self.closed_30d else None
+
+
+@dataclass
 class Overview:
     """Everything the overview page shows for one area and day."""
 
@@ -64,6 +82,7 @@ class Overview:
     rated_30d: int
     held: int
     workers: list[WorkerRow]
+    teams: list[TeamRow] = field(default_factory=list)
     previous: Rates | None = None  # the same rates for the 30 days before (their change)
 
     def change(self, name: str) -> float | None:
@@ -130,4 +149,24 @@ def overview(session: Session, *, rules: Rules, area: str, day: date, now: datet
         held=digest.held,
         workers=workers,
         previous=_rates(session, rules, where, day - timedelta(days=TREND_DAYS)) if compare else None,
+        teams=_teams(session, rules, area, day, now),
     )
+
+
+def _teams(session: Session, rules: Rules, area: str, day: date, now: datetime) -> list[TeamRow]:
+    """The teams ``area`` oversees (:func:`cases.services.authz.target_in_scope`), ranked like the workers;
+    read through the (target, status, closed_at, ...) index."""
+    targets = [f"team:{t}" for t in rules.teams if target_in_scope(rules, f"team:{t}", area)]
+    if not targets:
+        return []
+    active = T.c.status.in_(ACTIVE_STATUSES)
+    closed = _closed_within(rules, day, TREND_DAYS)
+    done = func.coalesce(T.c.resolved_at, T.c.closed_at)
+    on_time = (T.c.resolve_by.is_(None)) | (done <= T.c.resolve_by)
+    found = {target: (n, late, c, ok) for target, n, late, c, ok in session.execute(
+        select(T.c.target, _sum(active), _sum(and_(active, T.c.paused_at.is_(None), T.c.resolve_by < now)),
+               _sum(closed), _sum(and_(closed, on_time)))
+        .where(T.c.target.in_(targets), or_(active, closed)).group_by(T.c.target)
+    )}
+    rows = [TeamRow(t[5:], *found.get(t, (0, 0, 0, 0))) for t in targets]
+    return sorted(rows, key=lambda r: (-(r.on_time_rate or 0.0), -r.closed_30d, r.team))

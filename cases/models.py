@@ -97,7 +97,7 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_created_cover", "created_at", "area", "status"),
         Index("ix_ticket_closed_cover", "closed_at", "area", "status", "resolve_by", "resolved_at",
               "reopen_count", "paused_at", "rating", "claimed_by"),
-        Index("ix_ticket_target_status", "target", "status"),
+        Index("ix_ticket_target_status", "target", "status", "closed_at", "resolve_by", "resolved_at", "paused_at"),
         Index("ix_ticket_claimed_cover", "claimed_at", "area", "opened_at", "created_at"),
         Index("ix_ticket_resolved_cover", "resolved_at", "area", "status", "resolve_by", "opened_at",
               "created_at", "paused_at", "closed_at"),

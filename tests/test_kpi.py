@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 from test_digest import DAY, NOW, build, digest_engine  # noqa: F401  (the fixture)
-from test_sweep import RULES
+from test_sweep import RULES, make_rules, seed_people
 
 from cases.kpi import overview
 from cases.models import Ticket
@@ -50,3 +50,24 @@ def test_change_against_the_previous_period(digest_engine: Engine) -> None:  # n
     with Session(digest_engine) as session:
         same = overview(session, rules=RULES, area="d", day=DAY + timedelta(days=20), now=NOW)
     assert same.change("on_time_rate_30d") == pytest.approx(1 / 2 - 1)  # #3 of #3, #4 now; #7 alone then
+
+
+def test_team_league(engine: Engine) -> None:
+    rules = make_rules(teams={"fix": {"name": {"zh": "维修队", "en": "Fixers"}, "area": "c1"},
+                              "far": {"name": {"zh": "远队", "en": "Far"}, "area": "c2"}})
+    with Session(engine) as session:
+        reporter = seed_people(session)["resident"].id
+        assert reporter is not None
+        for n, status, resolved in ((1, "closed", NOW - timedelta(days=2)), (2, "claimed", None),
+                                    (3, "open", None)):
+            created = NOW - timedelta(days=3)
+            session.add(Ticket(id=n, status=status, category="other", area="g1", target="team:fix",
+                               reporter_id=reporter, chat_id=1, source_message_id=n, created_at=created,
+                               updated_at=created, resolve_by=created + timedelta(days=2 if n == 2 else 5),
+                               resolved_at=resolved, closed_at=resolved))
+        session.commit()
+        view = overview(session, rules=rules, area="c1", day=DAY, now=NOW)
+        district = overview(session, rules=rules, area="d", day=DAY, now=NOW)
+    [fix] = view.teams  # c2's team is not c1's to see
+    assert (fix.team, fix.open, fix.overdue, fix.closed_30d, fix.on_time_30d) == ("fix", 2, 1, 1, 1)
+    assert {r.team for r in district.teams} == {"fix", "far"}

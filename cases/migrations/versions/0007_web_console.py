@@ -22,7 +22,7 @@ COVERING = {
     "ix_ticket_created_cover": ["created_at", "area", "status"],
     "ix_ticket_closed_cover": ["closed_at", "area", "status", "resolve_by", "resolved_at", "reopen_count",
                                "paused_at", "rating", "claimed_by"],
-    "ix_ticket_target_status": ["target", "status"],
+    "ix_ticket_target_status": ["target", "status", "closed_at", "resolve_by", "resolved_at", "paused_at"],
     "ix_ticket_claimed_cover": ["claimed_at", "area", "opened_at", "created_at"],
     "ix_ticket_resolved_cover": ["resolved_at", "area", "status", "resolve_by", "opened_at", "created_at",
                                  "paused_at", "closed_at"],
