@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from bot.render import explain_short
 from cases.clock import as_utc
 from cases.db import read_scope
-from cases.digest import ACTIVE, TREND_DAYS, GridRow
+from cases.digest import ACTIVE, TREND_DAYS, GridRow, build_digest
 from cases.kpi import overview
 from cases.models import Person, Ticket
 from cases.services import authz
@@ -101,8 +101,9 @@ def router(config: WebConfig) -> APIRouter:
         with read_scope(config.engine) as db:
             who = viewer(request, config, db)
             area = _area(config, db, who, request.query_params.get("area"))
-            view = overview(db, rules=rules, area=area, day=_day(config, None), now=config.clock(), compare=False)
-            rows = {row.grid: row for row in view.digest.grids}
+            digest = build_digest(db, rules=rules, area=area, day=_day(config, None), now=config.clock(),
+                                  max_listed=0, light=True)  # the grids' colours: the digest's rule
+            rows = {row.grid: row for row in digest.grids}
             return render(request, config, "map.html", who.lang, viewer=who, area=area,
                           chain=list(reversed(rules.ancestors(area))), **map_values(db, area, rows))
 
