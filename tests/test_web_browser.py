@@ -216,6 +216,7 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
             # An inspector sees the ticket but has no actions, and a hand-made POST is refused.
             browser.get(await _link(h, INSPECTOR))
             browser.find_element(By.ID, "login-button").click()
+            browser.find_element(By.ID, "area-title")  # logged in (the session cookie is set) before going on
             browser.get(f"{base}/console/tickets/1")
             browser.find_element(By.ID, "history")
             browser.implicitly_wait(0)
