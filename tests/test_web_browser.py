@@ -66,7 +66,7 @@ def browser(downloads: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                                               "download.prompt_for_download": False})
     driver = webdriver.Chrome(options=options, service=Service(DRIVER or "/usr/bin/chromedriver"))
     driver.set_page_load_timeout(30)
-    driver.implicitly_wait(5)  # a page that is still loading after a click is waited for
+    driver.implicitly_wait(10)  # a page that is still loading after a click is waited for
     try:
         yield driver
     finally:
@@ -221,7 +221,7 @@ async def test_leader_uses_the_console(tmp_path: Path, browser: Any, downloads: 
             browser.find_element(By.ID, "history")
             browser.implicitly_wait(0)
             assert not browser.find_elements(By.CSS_SELECTOR, "form[method=post]")
-            browser.implicitly_wait(5)
+            browser.implicitly_wait(10)
             token = browser.execute_script(
                 "return JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
             assert token
