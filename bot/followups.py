@@ -1,6 +1,6 @@
 """Who is told what after a leader's action, whichever adapter it came through (the console calls these;
 they queue the same outbox messages the chat flows in :mod:`bot.staff` queue). People without a chat
-(Open311 keys' reporters, whose Telegram id is negative) are never messaged."""
+(Open311 keys' reporters) are never messaged: :func:`bot.replies.tell` skips them."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from cases.models import Person, Ticket
 
 def _reporter(session: Session, ticket: Ticket) -> Person | None:
     reporter = session.get(Person, ticket.reporter_id)
-    return reporter if reporter is not None and reporter.telegram_id > 0 else None
+    return reporter  # tell() skips people without a chat
 
 
 def _tell_reporter(session: Session, ticket: Ticket, key: str, *, now: datetime, **values: Any) -> None:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from test_tickets import World, open_one
 from web_support import INSIDE, client_for, world_in
 
-from cases.models import OutboxMessage, Ticket, TicketEvent
+from cases.models import OutboxMessage, Person, Ticket, TicketEvent
 from cases.rules.schema import Rules
 from cases.services.api_keys import create_key
 
@@ -100,6 +100,11 @@ def test_post_opens_a_routed_dispatched_ticket(client: TestClient, engine: Engin
         told = session.exec(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)).all()
         assert {m.chat_id for m in told} >= {world.worker.telegram_id, world.worker2.telegram_id}
         assert all(m.chat_id > 0 for m in told)  # nobody tries to message the key's own "person"
+        # Resolved in chat later: the resident's messages to the key's person are skipped, never sent.
+        from bot.replies import tell
+
+        reporter = session.get(Person, ticket.reporter_id)
+        assert reporter is not None and tell(session, reporter, "r_note", now=now, number="#1", note="x") == []
     [got] = client.get(f"/open311/v2/requests/{answer['service_request_id']}.json").json()
     assert set(got) == REQUEST_FIELDS
     assert got["service_code"] == "water" and got["status"] == "open"
