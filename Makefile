@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/gridbot demo
+	$(BIN)/gridbot demo --console 8080
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -132,6 +132,8 @@ def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine 
     for line in calendar.problems + calendar.warnings:
         log.warning("rules: %s", line)
     ctx = BotContext.create(rules, secret=settings.webhook_secret or settings.token, model=load_routing_model(rules))
+    ctx.console_url = settings.web_url
+    ctx.console_secret = settings.web_secret or settings.webhook_secret or settings.token
     notifier = TelegramNotifier(ctx)
     jobs: list[Job] = [("sweep", settings.sweep_seconds, sweep_job(rules, notifier)),
                        ("retention", RETENTION_SECONDS, retention_job(timedelta(days=settings.keep_days))),

@@ -20,6 +20,8 @@ class BotContext:
     community_ids: list[str] = field(default_factory=list)
     model: RoutingModel | None = None
     """The routing classifier (built once at start; the nightly retrain may replace it). None: keywords only."""
+    console_url: str | None = None  # the web console's address (login links), None when not set up
+    console_secret: str | None = None  # signs the console's login links
 
     @classmethod
     def create(cls, rules: Rules, *, secret: str | bytes, bot_username: str = "gridbot",

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 from telegram import CallbackQuery, Message, Update, User
 
-from bot import resident, staff, triage
+from bot import console_cmd, resident, staff, triage
 from bot.context import BotContext
 from bot.intake import answers_location_question, on_location, on_voice, pending_location, take_report
 from bot.joining import cmd_join
@@ -111,6 +111,7 @@ def on_command(session: Session, ctx: BotContext, person: Person, message: Messa
         "start": resident.cmd_start, "help": resident.cmd_help, "lang": resident.cmd_lang,
         "language": resident.cmd_lang, "home": resident.cmd_home, "mine": resident.cmd_mine,
         "queue": staff.cmd_queue, "my": staff.cmd_my, "overdue": staff.cmd_overdue,
+        "console": console_cmd.cmd_console,
     }
     with_args = {
         "cancel": resident.cmd_cancel, "join": cmd_join, "ticket": staff.cmd_ticket,

@@ -11,6 +11,7 @@ from bot.keyboards import Markup
 from bot.sending import queue_answer_callback, queue_edit, queue_message
 from bot.texts import t
 from cases.models import OutboxMessage, Person, Ticket
+from cases.services.api_keys import API_PERSON_BASE
 
 
 def say(session: Session, chat_id: int, lang: str, key: str, *, now: datetime, markup: Markup | None = None,
@@ -33,7 +34,10 @@ def say_raw(session: Session, chat_id: int, text: str, *, now: datetime, markup:
 def tell(session: Session, person: Person, key: str, *, now: datetime, markup: Markup | None = None,
          purpose: str = "notice", ticket_id: int | None = None, dedupe_key: str | None = None,
          urgency: int | None = None, **values: Any) -> list[OutboxMessage]:
-    """Queue ``key`` to a person's private chat, in their language."""
+    """Queue ``key`` to a person's private chat, in their language. People without a chat (an Open311 key's
+    reporter, see :mod:`cases.services.api_keys`) are never messaged."""
+    if person.telegram_id <= API_PERSON_BASE:
+        return []
     return say(session, person.telegram_id, person.language, key, now=now, markup=markup, purpose=purpose,
                ticket_id=ticket_id, dedupe_key=dedupe_key, urgency=urgency, **values)
 

@@ -176,6 +176,10 @@ class Runtime:
         :class:`TaskDied` if a task died."""
         asyncio.run(self._serve(webhook_url=public_url, listen=listen, port=port))
 
+    async def serve(self, **start: Any) -> None:
+        """Run inside an event loop the caller owns (e.g. beside the web console); see :meth:`_serve`."""
+        await self._serve(**start)
+
     async def _serve(self, **start: Any) -> None:
         """Start, run until SIGINT/SIGTERM (or a task's death), stop. A signal ends every phase: during start-up
         (Bot API retries included) the start is abandoned; during shutdown a second signal leaves the work under

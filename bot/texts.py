@@ -379,6 +379,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "role_leader_district": {"zh": "区级负责人", "en": "district leader"},
     "role_supervisor": {"zh": "督导", "en": "supervisor"},
     "role_inspector": {"zh": "监督员（只读）", "en": "inspector (read-only)"},
+    "console_link": {"zh": "工作台登录链接（10分钟内有效，仅可使用一次）：\n{url}",
+                     "en": "Your console login link (valid for 10 minutes, once):\n{url}"},
+    "console_private_only": {"zh": "请在与我的私聊中发送 /console，登录链接不能发到群里。",
+                             "en": "Send /console to me in a private chat: a login link must not go to a group."},
+    "console_not_staff": {"zh": "工作台仅供工作人员使用。", "en": "The console is for staff only."},
+    "console_no_secret": {"zh": "工作台尚未配置，请联系管理员。", "en": "The console is not set up; ask the admin."},
     "digest_all_clear": {"zh": "✅ {area}：今日无超时工单。", "en": "✅ {area}: nothing overdue today."},
 }
 

@@ -34,12 +34,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, literal, not_, or_, select, true
+from sqlalchemy import Engine, and_, func, not_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from cases.clock import as_utc
-from cases.db import count_rows, insert_if_new, insert_ignoring, read_scope, session_scope
+from cases.db import insert_if_new, insert_ignoring, read_scope, session_scope
+from cases.digest_figures import per_grid, quantiles, trend_overdue
 from cases.holiday_calendar import missing_years
 from cases.models import DigestLog, Person, Role, RoleAssignment, Status
 from cases.models import Ticket as TicketModel
@@ -122,6 +123,9 @@ class Digest:
     rework_rate_30d: float | None = None
     median_claim_seconds: float | None = None
     median_resolve_seconds: float | None = None
+    p90_claim_seconds: float | None = None
+    p90_resolve_seconds: float | None = None
+    held: int = 0  # open reports held for a leader's review now
     status: str = "green"
     grids: list[GridRow] = field(default_factory=list)
     overdue_tickets: list[OverdueTicket] = field(default_factory=list)
@@ -180,89 +184,55 @@ def _area_filter(rules: Rules, area: str) -> ColumnElement[bool]:
     return T.c.area.in_(rules.grids_within(area))
 
 
-def _count(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _seconds(session: Session, later: Any, earlier: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _median(session: Session, expr: Any, condition: ColumnElement[bool]) -> float | None:
-    """Median of ``expr`` over the rows matching ``condition`` (percentile_cont on PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        value = session.execute(
-            select(func.percentile_cont(0.5).within_group(expr)).select_from(T).where(condition)
-        ).scalar()
-        return float(value) if value is not None else None
-    n = count_rows(session, T, condition)
-    if not n:
-        return None
-    middle = session.execute(
-        select(expr).select_from(T).where(condition).order_by(expr).limit(2 - n % 2).offset((n - 1) // 2)
-    ).scalars().all()
-    return float(sum(middle) / len(middle))
-
-
-def _bucket(column: Any, edges: list[datetime], *, strict: bool) -> Any:
-    """How many ``edges`` are <= ``column`` (``strict``: < ``column``); NULL counts as all of them."""
-    whens = [((column <= e) if strict else (column < e), i) for i, e in enumerate(edges)]
-    return case(*whens, else_=len(edges))
-
-
 def build_digest(
-    session: Session, *, rules: Rules, area: str, day: date, now: datetime, max_listed: int = MAX_LISTED
+    session: Session, *, rules: Rules, area: str, day: date, now: datetime, max_listed: int = MAX_LISTED,
+    light: bool = False,
 ) -> Digest:
-    """The digest of ``area`` (any level of the tree) for local ``day``, overdue figures as of ``now``."""
+    """The digest of ``area`` (any level of the tree) for local ``day``, overdue figures as of ``now``.
+    ``light`` leaves out the trend and the times to claim and resolve (the console's map and comparisons)."""
     if area not in rules.areas:
         raise ValueError(f"unknown area {area!r}")
     now = as_utc(now)
-    day_start, day_end = local_midnight(rules, day), local_midnight(rules, day + timedelta(days=1))
+    day_end = local_midnight(rules, day + timedelta(days=1))
     start_7 = local_midnight(rules, day - timedelta(days=6))
     start_30 = local_midnight(rules, day - timedelta(days=TREND_DAYS - 1))
     where = _area_filter(rules, area)
     active = T.c.status.in_(ACTIVE)
     overdue = and_(active, T.c.paused_at.is_(None), T.c.resolve_by < now)
-    closed = T.c.status == Status.CLOSED.value
-    done = func.coalesce(T.c.resolved_at, T.c.closed_at)
-    on_time = or_(T.c.resolve_by.is_(None), done <= T.c.resolve_by)
-
-    def closed_in(start: datetime) -> ColumnElement[bool]:
-        return and_(closed, T.c.closed_at >= start, T.c.closed_at < day_end)
-
-    per_grid = session.execute(
-        select(
-            T.c.area,
-            _count(and_(T.c.created_at >= day_start, T.c.created_at < day_end, T.c.status != Status.MERGED.value)),
-            _count(closed_in(day_start)),
-            _count(active),
-            _count(overdue),
-            func.coalesce(func.max(case((active, T.c.escalation_level), else_=0)), 0),
-            _count(closed_in(start_7)),
-            _count(and_(closed_in(start_7), on_time)),
-            _count(closed_in(start_30)),
-            _count(and_(closed_in(start_30), on_time)),
-            _count(and_(closed_in(start_30), T.c.reopen_count > 0)),
-        ).where(where).group_by(T.c.area)
-    ).all()
+    days = [day - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
+    edges = [local_midnight(rules, d + timedelta(days=1)) for d in days]
+    figures = per_grid(session, where, start_30, edges, now, new_from=edges[-2] if light else start_30)
+    last, week = TREND_DAYS - 1, range(TREND_DAYS - 7, TREND_DAYS)
     rows = {grid: GridRow(grid) for grid in rules.grids_within(area)}
     digest = Digest(area=area, kind=rules.areas[area].kind, day=day, generated_at=now)
-    for grid, new, closed_n, open_n, overdue_n, level, c7, t7, c30, t30, rework in per_grid:
+    digest.trend = [TrendPoint(d) for d in days]
+    for grid, f in figures.items():
+        new, closed_n = f.new.get(last, 0), f.closed.get(last, 0)
+        c7, t7 = sum(f.closed.get(i, 0) for i in week), sum(f.on_time.get(i, 0) for i in week)
+        c30, t30 = sum(f.closed.values()), sum(f.on_time.values())
         digest.new += new
         digest.closed += closed_n
-        digest.open += open_n
-        digest.overdue += overdue_n
-        digest.max_level = max(digest.max_level, level)
+        digest.open += f.open
+        digest.overdue += f.overdue
+        digest.held += f.held
+        digest.max_level = max(digest.max_level, f.max_level)
         digest.closed_7d += c7
         digest.on_time_7d += t7
         digest.closed_30d += c30
         digest.on_time_30d += t30
-        digest.reworked_30d += rework
+        digest.reworked_30d += sum(f.reworked.values())
+        for i, point in enumerate(digest.trend):
+            point.new += f.new.get(i, 0)
+            point.closed += f.closed.get(i, 0)
         if grid in rows:
             row = rows[grid]
-            row.new, row.closed, row.open, row.overdue, row.max_level = new, closed_n, open_n, overdue_n, level
+            row.new, row.closed, row.open, row.overdue, row.max_level = new, closed_n, f.open, f.overdue, f.max_level
             row.closed_30d, row.on_time_30d = c30, t30
     for row in rows.values():
         row.on_time_rate_30d = _rate(row.on_time_30d, row.closed_30d)
@@ -273,19 +243,22 @@ def build_digest(
     digest.rework_rate_30d = _rate(digest.reworked_30d, digest.closed_30d)
     digest.status = rag_status(max_level=digest.max_level, overdue=digest.overdue,
                                on_time_rate=digest.on_time_rate_30d)
-    opened = func.coalesce(T.c.opened_at, T.c.created_at)
-    digest.median_claim_seconds = _median(
-        session, _seconds(session, T.c.claimed_at, opened),
-        and_(where, T.c.claimed_at >= start_7, T.c.claimed_at < day_end),
-    )
-    digest.median_resolve_seconds = _median(
-        session, _seconds(session, T.c.resolved_at, opened),
-        and_(where, T.c.resolved_at >= start_7, T.c.resolved_at < day_end),
-    )
-    digest.overdue_tickets = _overdue_list(session, where, overdue, now, max_listed)
-    digest.trend = _trend(session, rules, where, day, start_30)
+    digest.overdue_tickets = _overdue_list(session, where, overdue, now, max_listed) if max_listed else []
     if digest.kind == "district":  # the district office keeps the rules file
         digest.holidays_missing = missing_years(rules, day)
+    if light:
+        return digest
+    opened = func.coalesce(T.c.opened_at, T.c.created_at)
+    claim = (_seconds(session, T.c.claimed_at, opened), and_(where, T.c.claimed_at >= start_7,
+                                                              T.c.claimed_at < day_end))
+    solve = (_seconds(session, T.c.resolved_at, opened), and_(where, T.c.resolved_at >= start_7,
+                                                               T.c.resolved_at < day_end))
+    digest.median_claim_seconds, digest.p90_claim_seconds = quantiles(session, *claim, (0.5, 0.9))
+    digest.median_resolve_seconds, digest.p90_resolve_seconds = quantiles(session, *solve, (0.5, 0.9))
+    counted = and_(T.c.status.not_in((Status.DRAFT, Status.CANCELLED, Status.MERGED)),
+                   not_(and_(active, T.c.paused_at.is_not(None))))
+    for point, late in zip(digest.trend, trend_overdue(session, where, edges, counted), strict=True):
+        point.overdue = late
     return digest
 
 
@@ -311,42 +284,6 @@ def _overdue_list(
             overdue_seconds=int((now - as_utc(resolve_by)).total_seconds()),
         ))
     return listed
-
-
-def _trend(session: Session, rules: Rules, where: ColumnElement[bool], day: date, start: datetime) -> list[TrendPoint]:
-    days = [day - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
-    edges = [local_midnight(rules, d + timedelta(days=1)) for d in days]
-    points = [TrendPoint(d) for d in days]
-    end = edges[-1]
-    created_bucket = _bucket(T.c.created_at, edges, strict=False)
-    for bucket, count in session.execute(
-        select(created_bucket, func.count()).where(
-            where, T.c.created_at >= start, T.c.created_at < end, T.c.status != Status.MERGED.value
-        ).group_by(created_bucket)
-    ):
-        points[bucket].new = count
-    closed_bucket = _bucket(T.c.closed_at, edges, strict=False)
-    for bucket, count in session.execute(
-        select(closed_bucket, func.count()).where(
-            where, T.c.status == Status.CLOSED.value, T.c.closed_at >= start, T.c.closed_at < end
-        ).group_by(closed_bucket)
-    ):
-        points[bucket].closed = count
-    # Overdue at the end of day i: resolve_by < edge_i and not yet done at edge_i, i.e. lo <= i < hi.
-    done = func.coalesce(T.c.resolved_at, T.c.closed_at)
-    lo = _bucket(T.c.resolve_by, edges, strict=False)
-    hi = case((done.is_(None), literal(TREND_DAYS)), else_=_bucket(done, edges, strict=True))
-    counted = and_(
-        where,
-        T.c.status.not_in((Status.DRAFT, Status.CANCELLED, Status.MERGED)),
-        not_(and_(T.c.status.in_(ACTIVE), T.c.paused_at.is_not(None))),
-        T.c.resolve_by < end,
-        or_(done.is_(None), done > edges[0]),
-    )
-    for low, high, count in session.execute(select(lo, hi, func.count()).where(counted).group_by(lo, hi)):
-        for i in range(max(low, 0), min(high, TREND_DAYS)):
-            points[i].overdue += count
-    return points
 
 
 # ---- delivery ----

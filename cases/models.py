@@ -92,6 +92,17 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_area_status", "area", "status"),
         Index("ix_ticket_same_problem", "area", "category", "status", "created_at"),  # possible duplicate
         Index("ix_ticket_reporter_created", "reporter_id", "created_at"),  # flood check
+        # Covering indexes for the digest and the console (migration 0007): each figure reads a time window
+        # or the active statuses from index entries only (cases/digest_figures.py).
+        Index("ix_ticket_active_cover", "status", "area", "resolve_by", "paused_at", "escalation_level",
+              "resolved_at", "closed_at", "held"),
+        Index("ix_ticket_created_cover", "created_at", "area", "status"),
+        Index("ix_ticket_closed_cover", "closed_at", "area", "status", "resolve_by", "resolved_at",
+              "reopen_count", "paused_at", "rating", "claimed_by"),
+        Index("ix_ticket_target_status", "target", "status", "closed_at", "resolve_by", "resolved_at", "paused_at"),
+        Index("ix_ticket_claimed_cover", "claimed_at", "area", "opened_at", "created_at"),
+        Index("ix_ticket_resolved_cover", "resolved_at", "area", "status", "resolve_by", "opened_at",
+              "created_at", "paused_at", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -281,9 +292,38 @@ class JobRun(SQLModel, table=True):
     failures: int = 0
 
 
+class WebLogin(SQLModel, table=True):
+    """A one-time console login link (only its hash is kept); single use, short-lived."""
+
+    __tablename__ = "web_login"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    """An Open311 client's key (only its hash is kept), scoped to an area, revocable."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    key_hash: str = Field(unique=True)
+    area: str | None = None
+    per_hour: int = 60
+    person_id: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = _ts()
+
+
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
+    "ApiKey",
     "ChatState",
     "DigestLog",
     "FloodHold",
@@ -300,6 +340,7 @@ __all__ = [
     "Status",
     "Ticket",
     "TicketEvent",
+    "WebLogin",
 ]
 
 

@@ -3,11 +3,12 @@
 
 GeoReport knows two statuses: a ticket is ``open`` until it is closed, cancelled or merged. Gridbot's own
 status goes in ``status_notes``. Times carry the rules' time zone offset. Nothing about the reporter is
-included; the description is the resident's own words, so publish an export only where that is allowed.
+included and phone-like digit runs in the description (the resident's own words) are masked.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,13 @@ _NOTES = {
     Status.CLOSED.value: "closed",
     Status.CANCELLED.value: "cancelled",
 }
+
+_DIGITS = re.compile(r"\d[\d\- ]{5,}\d")
+
+
+def mask_personal(text: str) -> str:
+    """The text with phone-like runs of 7 or more digits replaced by ``***`` (no personal data leaves)."""
+    return _DIGITS.sub("***", text)
 
 
 def _time(value: datetime | None, rules: Rules) -> str | None:
@@ -44,7 +52,7 @@ def service_request(ticket: Ticket, rules: Rules, *, lang: str = "zh") -> dict[s
         "status_notes": notes,
         "service_name": rules.category_name(ticket.category, lang),
         "service_code": ticket.category,
-        "description": ticket.text,
+        "description": mask_personal(ticket.text),
         "agency_responsible": rules.target_name(ticket.target, lang) if ticket.target else "",
         "service_notice": "",
         "requested_datetime": _time(ticket.created_at, rules),

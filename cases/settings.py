@@ -37,6 +37,9 @@ class Settings(BaseSettings):
         description="processed updates and delivered messages are deleted after this many days "
         "(tickets and their history are kept)",
     )
+    web_url: str = Field("http://127.0.0.1:8080", description="the console's address, used in login links")
+    web_secret: str | None = Field(None, description="signs console login links and sessions (default: token)")
+    web_cache: str = Field("gridbot-web-cache", description="directory where the console keeps fetched photos")
     http_client: Literal["aiohttp", "httpx"] = Field(
         "aiohttp",
         description="HTTP transport under python-telegram-bot: aiohttp (cheaper per call) or PTB's default httpx",

@@ -8,6 +8,7 @@ the worker resolves; the resident confirms and rates. The chat transcript is pri
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,8 +127,9 @@ def _has_text(emu: BotApiEmulator, chat_id: int, fragment: str) -> Callable[[], 
     return check
 
 
-async def play(out: TextIO, workdir: Path) -> int:
-    """Run the story; returns the number of the ticket it created."""
+async def play(out: TextIO, workdir: Path, console_port: int | None = None) -> int:
+    """Run the story; returns the number of the ticket it created. With ``console_port`` the bot and the web
+    console keep running on the demo database afterwards (a login link for the leader is printed) until Ctrl-C."""
     from bot.app import build_app
     from bot.render import event_line
     from cases.db import session_scope
@@ -222,24 +224,61 @@ async def play(out: TextIO, workdir: Path) -> int:
             narrator.emit(f"\nemulator: {stats['sent_messages']} messages sent, "
                           f"{len(stats['duplicates'])} duplicates, {len(stats['rate_violations'])} rate violations, "
                           f"{stats['unanswered_callbacks']} unanswered button presses")
+            if console_port is not None:
+                await _console(app, narrator, console_port)
             return 1
         finally:
             await app.runtime.stop()
 
 
-def run_demo(out: TextIO, keep: Path | None = None) -> int:
+async def _console(app: Any, narrator: Narrator, port: int) -> None:
+    """Serve the console on the demo database and print the leader's login link; return on Ctrl-C."""
+    import signal
+
+    from cases.db import session_scope
+    from cases.services.people import find_person
+    from cases.services.web_access import issue_login
+    from web.serving import server, web_config
+
+    settings = app.settings.model_copy(update={"web_url": f"http://127.0.0.1:{port}"})
+    config = web_config(settings, app.engine, app.rules, ctx=app.ctx)
+    with session_scope(app.engine) as session:
+        leader = find_person(session, ZHANG)
+        assert leader is not None
+        credential = issue_login(session, person=leader, secret=config.secret, now=app.runtime.clock())
+    web = server(config, "127.0.0.1", port, embedded=True)
+    task = asyncio.create_task(web.serve())
+    narrator.emit(f"\n🖥  console: http://127.0.0.1:{port}/login/{credential}  (张组长, once, 10 minutes)")
+    narrator.emit(f"   Open311: http://127.0.0.1:{port}/open311/v2/requests.json · Ctrl-C to stop")
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        await done.wait()
+    finally:
+        web.should_exit = True
+        await task
+
+
+def run_demo(out: TextIO, keep: Path | None = None, console_port: int | None = None) -> int:
     """Play the story in a temporary directory, or in ``keep``: then the database stays, a month of tickets
-    is seeded into it, and the admin commands to try on it are printed. Returns the exit code."""
+    is seeded into it, and the admin commands to try on it are printed. With ``console_port`` (and a terminal
+    to stop it from) the bot and the console keep serving the demo database until Ctrl-C. Returns the exit code."""
+    if console_port is not None and not sys.stdin.isatty():
+        print("(the web console is served only when the demo runs in a terminal: "
+              "`gridbot demo --console PORT` there, or `gridbot web` on a kept database)", file=out)
+        console_port = None
     if keep is None:
         with tempfile.TemporaryDirectory(prefix="gridbot-demo-") as tmp:
-            asyncio.run(play(out, Path(tmp)))
+            asyncio.run(play(out, Path(tmp), console_port))
         return 0
     keep.mkdir(parents=True, exist_ok=True)
     db = keep / "demo.db"
     if db.exists():
         print(f"{db} exists already; give --keep an empty or new folder", file=out)
         return 1
-    asyncio.run(play(out, keep))
+    asyncio.run(play(out, keep, console_port))
     seed_kept(out, db)
     return 0
 

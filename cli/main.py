@@ -17,6 +17,7 @@ from cli import (
     seed_cmd,
     status_cmd,
     tickets_cmd,
+    web_cmd,
 )
 from cli.errors import SHARED_HELP, GridbotGroup
 
@@ -31,7 +32,7 @@ app = typer.Typer(
 )
 
 for _module in (rules_cmd, route_cmd, invite_cmd, tickets_cmd, db_cmd, run_cmd, demo_cmd, digest_cmd, status_cmd,
-                seed_cmd, routing_cmd):
+                seed_cmd, routing_cmd, web_cmd):
     _module.register(app)
 
 

@@ -44,17 +44,18 @@ def run(
     ),
     listen: str = typer.Option("0.0.0.0", "--listen", metavar="HOST", help="webhook listen address"),
     port: int = typer.Option(8443, "--port", metavar="N", help="webhook listen port"),
+    web: int | None = typer.Option(None, "--web", metavar="PORT", help="also serve the console on 127.0.0.1:PORT"),
 ) -> None:
     """Run the bot: long polling by default, or a webhook with a secret token (--webhook). Migrates the
     database first. SIGTERM or Ctrl-C stop it in any phase (exit 0); a rejected token exits 2."""
     _stop_on_sigterm()
     try:
-        _run(webhook, listen, port)
+        _run(webhook, listen, port, web)
     except KeyboardInterrupt:  # SIGINT or SIGTERM before the bot's own loop handles them
         log.info("stopped during start-up")
 
 
-def _run(webhook: str | None, listen: str, port: int) -> None:
+def _run(webhook: str | None, listen: str, port: int, web: int | None = None) -> None:
     settings = common.settings()
     if not settings.token:
         typer.echo(TOKEN_HELP, err=True)
@@ -71,7 +72,18 @@ def _run(webhook: str | None, listen: str, port: int) -> None:
 
     app = build_app(settings, rules=rules)  # applies the migrations first
     try:
-        if webhook:
+        if web is not None:
+            import asyncio
+
+            from web.serving import run_bot_with_web, server, web_config
+
+            console = server(web_config(settings, app.engine, app.rules, ctx=app.ctx), "127.0.0.1", web,
+                             embedded=True)
+            if webhook:
+                typer.echo("--web runs with long polling; use `gridbot web` beside a webhook bot", err=True)
+                raise typer.Exit(2)
+            asyncio.run(run_bot_with_web(app.runtime, console))
+        elif webhook:
             app.runtime.run_webhook(webhook, listen, port)
         else:
             app.runtime.run_polling()

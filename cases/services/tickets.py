@@ -212,6 +212,9 @@ def _event(
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
     assert ticket.id is not None
+    data = dict(data or {})
+    if session.info.get("via"):  # the channel an adapter acts through ("console", "open311:<key>")
+        data["via"] = session.info["via"]
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
@@ -221,7 +224,7 @@ def _event(
         to_status=to_status,
         note=note,
         public=public,
-        data=data or {},
+        data=data,
     )
     session.add(event)
     return event

@@ -1,0 +1,134 @@
+"""The Open311 GeoReport v2 API's domain side: the service list, the request search (with the spec's
+defaults) and opening a ticket from a POST through the same routing as a chat report.
+
+Search defaults (GeoReport v2): without ``start_date``/``end_date`` the last 90 days; at most 1,000 results.
+Paging extension: ``page_size`` (1..1000) and ``after`` (a service_request_id: only higher ids) page through
+any result oldest first; a response holding exactly ``page_size`` rows may have more.
+No personal data leaves through a GET: reporters are never named and phone-like digit runs in the
+description are masked (see :func:`cases.open311.service_request`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from cases.models import ApiKey, Person, Status, Ticket
+from cases.open311 import CLOSED_STATUSES
+from cases.routing.router import Report, apply_routes, route
+from cases.rules.schema import Rules
+from cases.services import tickets as svc
+from cases.services.api_keys import check_area, check_rate
+from cases.services.errors import InvalidInput, NotFound
+
+DEFAULT_DAYS = 90
+MAX_RESULTS = 1000
+
+def services(rules: Rules, lang: str) -> list[dict[str, Any]]:
+    """Every category as a GeoReport service (no extra attributes: ``metadata`` false)."""
+    return [
+        {"service_code": code, "service_name": cat.name.get(lang), "description": cat.name.get(lang),
+         "metadata": False, "type": "realtime", "keywords": ",".join(cat.keywords[:10]),
+         "group": cat.priority}
+        for code, cat in rules.categories.items()
+    ]
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """A GET requests search: the spec's filters plus the paging extension."""
+
+    ids: tuple[int, ...] = ()
+    service_codes: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    status: str | None = None
+    page_size: int = MAX_RESULTS
+    after: int | None = None
+
+
+def search(session: Session, query: RequestQuery, *, now: datetime) -> list[Ticket]:
+    """Tickets matching ``query`` oldest first; drafts are never listed (they have no place yet)."""
+    if not 1 <= query.page_size <= MAX_RESULTS:
+        raise InvalidInput(f"page_size must be between 1 and {MAX_RESULTS}")
+    stmt = select(Ticket).where(col(Ticket.status) != Status.DRAFT.value)
+    if query.ids:
+        stmt = stmt.where(col(Ticket.id).in_(query.ids))
+    else:
+        end = query.end or now
+        start = query.start or end - timedelta(days=DEFAULT_DAYS)
+        if start > end:
+            raise InvalidInput("start_date is after end_date")
+        stmt = stmt.where(col(Ticket.created_at) >= start, col(Ticket.created_at) <= end)
+    if query.service_codes:
+        stmt = stmt.where(col(Ticket.category).in_(query.service_codes))
+    if query.status == "open":
+        stmt = stmt.where(col(Ticket.status).not_in(CLOSED_STATUSES))
+    elif query.status == "closed":
+        stmt = stmt.where(col(Ticket.status).in_(CLOSED_STATUSES))
+    elif query.status is not None:
+        raise InvalidInput("status must be open or closed")
+    if query.after is not None:
+        stmt = stmt.where(col(Ticket.id) > query.after)
+    return list(session.exec(stmt.order_by(col(Ticket.id)).limit(query.page_size)).all())
+
+
+def one(session: Session, ticket_id: int) -> Ticket:
+    """The listed ticket with this id; NotFound for drafts and unknown ids."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.status == Status.DRAFT.value:
+        raise NotFound(f"service_request_id {ticket_id} not found")
+    return ticket
+
+
+def open_request(
+    session: Session, *, rules: Rules, key: ApiKey, service_code: str, description: str,
+    lat: float | None, lon: float | None, address_string: str | None, address_id: str | None, now: datetime,
+) -> Ticket:
+    """Open a ticket for a POSTed request: routed like a chat report (the given service_code is its
+    category), reported by the key's person, its history naming the key. Needs a place inside the
+    key's area; InvalidInput/PermissionDenied otherwise."""
+    if service_code not in rules.categories:
+        raise InvalidInput(f"unknown service_code {service_code!r}")
+    if lat is None and lon is None and not address_string and not address_id:
+        raise InvalidInput("a location is required: lat and long, address_string or address_id")
+    if (lat is None) != (lon is None):
+        raise InvalidInput("lat and long go together")
+    if address_id is not None and address_id not in rules.areas:
+        raise InvalidInput(f"unknown address_id {address_id!r}")
+    text = " ".join(part for part in (description.strip(), (address_string or "").strip()) if part)
+    if not text:
+        text = rules.category_name(service_code, "zh")
+    decision = route(Report(text=text, lat=lat, lon=lon, home_area=address_id), rules)
+    priority = rules.categories[service_code].priority
+    route_index, target, route_part = apply_routes(rules, service_code, priority, decision.area)
+    if decision.area is None or target is None:
+        raise InvalidInput("the location is not inside any grid of this district")
+    check_area(rules, key, decision.area)
+    check_rate(session, key, now=now)
+    reporter = session.get(Person, key.person_id)
+    assert reporter is not None
+    explanation = {**decision.to_dict(), "route": route_part, "via": f"open311:{key.name}"}
+    session.info["via"] = f"open311:{key.name}"
+    ticket, _ = svc.open_ticket(
+        session, rules=rules, reporter=reporter, chat_id=reporter.telegram_id,
+        message_id=secrets.randbelow(2**52), text=text, category=service_code, priority=priority,
+        area=decision.area, target=target, route_index=route_index, explanation=explanation,
+        lat=lat, lon=lon, now=now,
+    )
+    return ticket
+
+
+def parse_ids(value: str | None) -> tuple[int, ...]:
+    """A comma-separated id list; InvalidInput when any is not a number."""
+    if not value:
+        return ()
+    try:
+        return tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise InvalidInput("service_request_id must be numbers separated by commas") from None
+
