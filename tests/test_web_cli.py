@@ -67,7 +67,7 @@ def test_web_login_prints_a_working_link_for_staff_only(app: typer.Typer, tmp_pa
         staff_id, resident_id = staff.id, resident.id
     printed = runner.invoke(app, ["web-login", "--person", str(staff_id)])
     assert printed.exit_code == 0, printed.output
-    link = printed.output.strip()
+    link = printed.stdout.strip()
     assert link.startswith("https://console.example.org/login/")
     with session_scope(engine) as s:
         assert s.exec(select(WebLogin)).one().token_hash not in link

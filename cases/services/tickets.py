@@ -198,6 +198,15 @@ def _locked(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
+def _with_channel(session: Session, data: dict[str, Any] | None) -> dict[str, Any]:
+    """An event's data, stamped with the channel an adapter acts through (``session.info["via"]``: "console",
+    "open311:<key>"), so the history says how every change was made."""
+    data = dict(data or {})
+    if session.info.get("via"):
+        data["via"] = session.info["via"]
+    return data
+
+
 def _event(
     session: Session,
     ticket: Ticket,
@@ -212,9 +221,7 @@ def _event(
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
     assert ticket.id is not None
-    data = dict(data or {})
-    if session.info.get("via"):  # the channel an adapter acts through ("console", "open311:<key>")
-        data["via"] = session.info["via"]
+    data = _with_channel(session, data)
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
@@ -363,8 +370,8 @@ def open_ticket(
         "ticket_id": new_id, "at": now, "actor_id": reporter.id,
         "kind": "opened" if status is Status.OPEN else "drafted", "from_status": None,
         "to_status": status.value, "note": None, "public": True,
-        "data": {"category": category, "priority": priority, "area": area, "target": target,
-                 "route_index": route_index, "held": held},
+        "data": _with_channel(session, {"category": category, "priority": priority, "area": area, "target": target,
+                                        "route_index": route_index, "held": held}),
     })
     ticket.id = new_id
     make_transient_to_detached(ticket)
