@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot import followups
 from bot import keyboards as kb
 from bot.callbacks import Callback
 from bot.context import BotContext
-from bot.dispatching import Again, dispatch, edit_announcements
+from bot.dispatching import Again, dispatch
 from bot.render import (
     age_text,
     area_label,
@@ -262,12 +263,7 @@ def cmd_merge(session: Session, ctx: BotContext, person: Person, chat_id: int, a
         return
     target = f"#{into}"
     say(session, chat_id, lang, "merged_ok", now=now, number=ticket.number, into=target)
-    edit_announcements(session, ctx, ticket, lambda lang: t("w_merged_into", lang, number=ticket.number,
-                                                             into=target), now=now)
-    holder = session.get(Person, ticket.claimed_by) if ticket.claimed_by is not None else None
-    if holder is not None and holder.id != person.id:
-        tell(session, holder, "w_merged_into", now=now, ticket_id=ticket.id, number=ticket.number, into=target)
-    _tell_reporter(session, ticket, "r_merged", now=now, into=target)
+    followups.after_merge(session, ctx, person, ticket, into, now=now)
 
 
 def _acted(session: Session, ctx: BotContext, person: Person, chat_id: int, number: int, action: object, *,
@@ -357,7 +353,7 @@ def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Tic
         svc.release(session, ticket_id=ticket.id, actor=person, rules=rules, now=now)
         close_press(session, query_id, chat_id, message_id, now=now)
         say(session, chat_id, lang, "released_ok", now=now, number=ticket.number)
-        _tell_reporter(session, ticket, "r_released", now=now)
+        followups.tell_reporter(session, ticket, "r_released", now=now)
         dispatch(session, ctx, ticket, now=now,
                  again=Again("w_headline_released", {"worker": person_label(person, "zh")}))
     elif cb.action == kb.TRANSFER:
@@ -387,10 +383,7 @@ def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Tic
         svc.reassign(session, ticket_id=ticket.id, actor=person, rules=rules, to_worker=worker, now=now)
         close_press(session, query_id, chat_id, message_id, now=now)
         say(session, chat_id, lang, "reassigned_ok", now=now, number=ticket.number, worker=person_label(worker, lang))
-        tell(session, worker, "w_assigned_to_you", now=now, ticket_id=ticket.id, number=ticket.number,
-             actor=person_label(person, worker.language), markup=kb.holder_keyboard(ctx.codec, ticket.id,
-                                                                                  worker.language))
-        _claimed_everywhere(session, ctx, ticket, worker, now=now)
+        followups.after_reassign(session, ctx, person, ticket, worker, now=now)
     elif cb.action == kb.DISPATCH:
         authz.require(session, rules, person, "reassign", ticket)
         if not ticket.held:
@@ -398,7 +391,7 @@ def _staff_action(session: Session, ctx: BotContext, person: Person, ticket: Tic
         svc.release_hold(session, ticket_id=ticket.id, actor=person, rules=rules, now=now)
         close_press(session, query_id, chat_id, message_id, now=now)
         say(session, chat_id, lang, "dispatched_ok", now=now, number=ticket.number)
-        dispatch(session, ctx, ticket, now=now)
+        followups.after_release_hold(session, ctx, ticket, now=now)
 
 
 def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, query_id: str, chat_id: int,
@@ -424,7 +417,7 @@ def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, 
     claimed = result.ticket
     tell(session, person, "w_claim_won", now=now, ticket_id=ticket.id, number=ticket.number,
          markup=kb.holder_keyboard(ctx.codec, ticket.id, lang), urgency=outbox.ACTION)
-    _claimed_everywhere(session, ctx, claimed, person, now=now)
+    followups.claimed_everywhere(session, ctx, claimed, person, now=now)
     reporter = session.get(Person, claimed.reporter_id)
     if reporter is not None:
         tell(session, reporter, "r_claimed", now=now, ticket_id=ticket.id, number=ticket.number,
@@ -432,13 +425,6 @@ def claim(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, 
     for follower, theirs in _followers(session, claimed):
         tell(session, follower, "r_follow_claimed", now=now, ticket_id=ticket.id, number=ticket.number,
              yours=theirs.number, worker=person_label(person, follower.language))
-
-
-def _claimed_everywhere(session: Session, ctx: BotContext, ticket: Ticket, holder: Person, *,
-                        now: datetime) -> None:
-    """Edit every announcement of the ticket to 'claimed by NAME', keeping only a Details button."""
-    edit_announcements(session, ctx, ticket, lambda lang: t("w_claimed_by", lang, number=ticket.number,
-                                                             worker=person_label(holder, lang)), now=now)
 
 
 def _workers_for(session: Session, ctx: BotContext, ticket: Ticket) -> list[Person]:
@@ -475,12 +461,6 @@ def _transfer_target(ctx: BotContext, code: str | None) -> str | None:
         if index < len(teams):
             return f"team:{teams[index]}"
     return None
-
-
-def _tell_reporter(session: Session, ticket: Ticket, key: str, *, now: datetime, **values: Any) -> None:
-    reporter = session.get(Person, ticket.reporter_id)
-    if reporter is not None:
-        tell(session, reporter, key, now=now, ticket_id=ticket.id, number=ticket.number, **values)
 
 
 def _followers(session: Session, ticket: Ticket) -> list[tuple[Person, Ticket]]:
@@ -544,7 +524,7 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
     assert ticket.id is not None
     if awaiting == "note_public":
         say(session, chat_id, lang, "note_added", now=now, number=ticket.number)
-        _tell_reporter(session, ticket, "r_note", now=now, note=shorten(note, 1000))
+        followups.tell_reporter(session, ticket, "r_note", now=now, note=shorten(note, 1000))
         _tell_followers(session, ticket, "r_follow_note", now=now, note=shorten(note, 1000))
     elif awaiting == "note_internal":
         say(session, chat_id, lang, "note_added", now=now, number=ticket.number)
@@ -565,18 +545,10 @@ def on_staff_reply(session: Session, ctx: BotContext, person: Person, state: Cha
     elif awaiting == "transfer_reason":
         target = target_label(rules, ticket.target, lang)
         say(session, chat_id, lang, "transferred_ok", now=now, number=ticket.number, target=target)
-        reporter = session.get(Person, ticket.reporter_id)
-        if reporter is not None:
-            tell(session, reporter, "r_transferred", now=now, ticket_id=ticket.id, number=ticket.number,
-                 target=target_label(rules, ticket.target, reporter.language))
-        dispatch(session, ctx, ticket, now=now,
-                 again=Again("w_headline_transferred",
-                             {"actor": person_label(person, "zh"), "reason": shorten(note, 300)}))
+        followups.after_transfer(session, ctx, person, ticket, note, now=now)
     else:
         say(session, chat_id, lang, "cancelled_ok", now=now, number=ticket.number)
-        _tell_reporter(session, ticket, "r_cancelled_staff", now=now, reason=note or "-")
-        edit_announcements(session, ctx, ticket, lambda lang: t("w_ticket_cancelled", lang, number=ticket.number),
-                           now=now)
+        followups.after_cancel(session, ctx, ticket, note, now=now)
     return True
 
 
