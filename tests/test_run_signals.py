@@ -36,13 +36,14 @@ def _closed_port() -> int:
 class BotProcess:
     """``python -m cli.main run`` with its stdout and stderr in a file."""
 
-    def __init__(self, tmp_path: Path, base_url: str, token: str = TOKEN, **env: str) -> None:
+    def __init__(self, tmp_path: Path, base_url: str, token: str = TOKEN, args: tuple[str, ...] = (),
+                 **env: str) -> None:
         self.log = tmp_path / "run.log"
         full_env = {**os.environ, "GRIDBOT_TOKEN": token, "GRIDBOT_API_BASE_URL": base_url,
                     "GRIDBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
                     "GRIDBOT_RULES": str(ROOT / "routing_rules.yaml"), "PYTHONPATH": str(ROOT), **env}
         with self.log.open("wb") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=tmp_path,
+            self.process = subprocess.Popen([sys.executable, "-m", "cli.main", "run", *args], cwd=tmp_path,
                                             env=full_env, stdout=out, stderr=subprocess.STDOUT)
 
     def text(self) -> str:
@@ -159,3 +160,23 @@ def test_sigterm_while_polling_fails_exits_0(tmp_path: Path, emu: EmulatorThread
     finally:
         bot.kill()
     assert "Traceback" not in bot.text()
+
+
+def test_the_console_inside_the_bot_serves_and_stops_with_it(tmp_path: Path, emu: EmulatorThread) -> None:
+    """``gridbot run --web PORT``: the Open311 API answers from the bot's process, and SIGTERM stops both
+    (the runtime's own serving loop, exit 0), with no token in the log."""
+    import json
+    import urllib.request
+
+    port = _closed_port()
+    bot = BotProcess(tmp_path, emu.base_url, args=("--web", str(port)))
+    try:
+        bot.wait_log("gridbot running")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/open311/v2/services.json", timeout=10) as reply:
+            services = json.loads(reply.read())
+        assert reply.status == 200 and {s["service_code"] for s in services} >= {"gas", "water", "other"}
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.wait() == 0, bot.text()
+    finally:
+        bot.kill()
+    assert TOKEN not in bot.text() and TOKEN.split(":")[1] not in bot.text()
