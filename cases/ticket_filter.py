@@ -13,15 +13,14 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from cases.digest import ACTIVE, local_midnight
 from cases.models import Status, Ticket
 from cases.rules.schema import Rules
-from cases.services.authz import target_in_scope
 from cases.services.errors import InvalidInput
+from cases.services.tickets import in_area
 
 SORTS = ("new", "old", "due")
 PAGE_SIZE = 50
@@ -83,24 +82,11 @@ class TicketFilter:
         return out
 
 
-def _area_condition(rules: Rules, area: str) -> Any:
-    if area not in rules.areas:
-        raise InvalidInput(f"unknown area {area!r}")
-    grids = rules.grids_within(area)
-    teams = [f"team:{t}" for t in rules.teams if target_in_scope(rules, f"team:{t}", area)]
-    conditions = [col(Ticket.area).in_(grids), col(Ticket.target).in_([f"grid:{g}" for g in grids])]
-    if teams:
-        conditions.append(col(Ticket.target).in_(teams))
-    if area == rules.root:
-        conditions.append(col(Ticket.area).is_(None))
-    return or_(*conditions)
-
-
 def statement(rules: Rules, flt: TicketFilter, *, now: datetime) -> SelectOfScalar[Ticket]:
     """The filtered, sorted query (no paging)."""
     query = select(Ticket)
     if flt.area:
-        query = query.where(_area_condition(rules, flt.area))
+        query = query.where(in_area(rules, flt.area))
     if flt.category:
         query = query.where(col(Ticket.category) == flt.category)
     if flt.status:

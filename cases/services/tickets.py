@@ -135,6 +135,21 @@ def history(session: Session, ticket_id: int, *, public_only: bool = False) -> l
     return list(session.exec(query.order_by(col(TicketEvent.at), col(TicketEvent.id))).all())
 
 
+def in_area(rules: Rules, area: str) -> Any:
+    """The tickets of ``area`` (an area id of the rules): placed in one of its grids, routed to one of its grids
+    or to a team answering to it, and, for the district, the ones with no place yet. The one definition of an
+    area's tickets for lists, filters and exports in every adapter."""
+    if area not in rules.areas:
+        raise InvalidInput(f"unknown area {area!r}")
+    grids = rules.grids_within(area)
+    teams = [f"team:{t}" for t in rules.teams if target_in_scope(rules, f"team:{t}", area)]
+    conditions = [col(Ticket.area).in_(grids), col(Ticket.target).in_([f"grid:{g}" for g in grids])]
+    if teams:
+        conditions.append(col(Ticket.target).in_(teams))
+    if area == rules.root:
+        conditions.append(col(Ticket.area).is_(None))
+    return or_(*conditions)
+
 def list_tickets(
     session: Session,
     *,
@@ -160,19 +175,7 @@ def list_tickets(
         statuses = [status] if isinstance(status, str) else list(status)
         query = query.where(col(Ticket.status).in_(statuses))
     if scope is not None:
-        if scope.startswith("team:"):
-            query = query.where(Ticket.target == scope)
-        else:
-            if scope not in rules.areas:
-                raise InvalidInput(f"unknown area {scope!r}")
-            grids = rules.grids_within(scope)
-            teams = [f"team:{t}" for t in rules.teams if target_in_scope(rules, f"team:{t}", scope)]
-            conditions = [col(Ticket.area).in_(grids), col(Ticket.target).in_([f"grid:{g}" for g in grids])]
-            if teams:
-                conditions.append(col(Ticket.target).in_(teams))
-            if scope == rules.root:
-                conditions.append(col(Ticket.area).is_(None))
-            query = query.where(or_(*conditions))
+        query = query.where(col(Ticket.target) == scope if scope.startswith("team:") else in_area(rules, scope))
     if reporter_id is not None:
         query = query.where(Ticket.reporter_id == reporter_id)
     if claimed_by is not None:
