@@ -26,6 +26,8 @@ from bot.supervise import describe
 from cases import inbox
 from cases.clock import Clock, utcnow
 from cases.db import session_scope
+from cases.redact import install as install_redaction
+from cases.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ class PollingReceiver:
         clock: Clock = utcnow,
     ) -> None:
         self.bot, self.engine, self.on_stored, self.clock = bot, engine, on_stored, clock
+        install_redaction(bot.token)  # errors carry Bot API URLs, hence the token
         self.backoff_base = backoff_base
         self.timeout, self.limit, self.allowed_updates = timeout, limit, list(allowed_updates)
         self.max_backoff = max_backoff
@@ -133,7 +136,7 @@ class PollingReceiver:
                 failures += 1  # reset by the next success: once the API answers, polling resumes within seconds
                 delay = self.retry_delay(failures)
                 log.warning("polling failed (%s); retrying in %.1fs",
-                            describe(exc, lambda text: text.replace(self.bot.token, "<token>")), delay)
+                            describe(exc, redact), delay)
                 await self._sleep(delay)
 
     def retry_delay(self, failures: int) -> float:

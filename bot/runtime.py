@@ -36,7 +36,7 @@ from bot.ptb import GET_UPDATES_TIMEOUT, make_bot
 from bot.receiver import PollingReceiver, WebhookReceiver, set_webhook, webhook_path, webhook_secret
 from bot.sender import OutboxSender, sender_from_settings
 from bot.supervise import Backoff, describe, is_outage, supervise
-from cases import job_log, leader
+from cases import job_log, leader, redact
 from cases.clock import Clock, utcnow
 from cases.db import COMMIT_GUARD, session_scope, unguarded
 from cases.settings import Settings
@@ -55,24 +55,6 @@ Job = tuple[str, float, JobFn]
 
 LEASE_MARGIN = 0.1
 """The share of the lease's term this process stops short of, against clock-rate differences."""
-
-
-class RedactToken(logging.Filter):
-    """A log handler filter that replaces the bot token in messages and tracebacks (URLs carry it)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<token>"), ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, "<token>")
-        return True
 
 
 class TaskDied(RuntimeError):
@@ -102,6 +84,7 @@ class Runtime:
         clock: Clock = utcnow,
     ) -> None:
         self.settings, self.engine, self.rules, self.handler = settings, engine, rules, handler
+        redact.install(settings.token)  # no log record of this process carries the token (cases.redact)
         self.on_give_up, self.jobs, self.on_ready, self.clock = on_give_up, list(jobs), on_ready, clock
         self.bot = bot if bot is not None else make_bot(settings)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**6):06x}"
@@ -184,9 +167,6 @@ class Runtime:
         """Start, run until SIGINT/SIGTERM (or a task's death), stop. A signal ends every phase: during start-up
         (Bot API retries included) the start is abandoned; during shutdown a second signal leaves the work under
         way (unsent messages stay in the outbox, the lease runs out)."""
-        if self.settings.token:
-            for handler in logging.getLogger().handlers:
-                handler.addFilter(RedactToken(self.settings.token))
         loop = asyncio.get_running_loop()
         stop, force = asyncio.Event(), asyncio.Event()
         self._done = stop
@@ -244,8 +224,7 @@ class Runtime:
             self._dying = asyncio.get_running_loop().create_task(self.stop(), name="gridbot-die")
 
     def _redact(self, text: str) -> str:
-        token = self.settings.token
-        return text.replace(token, "<token>") if token else text
+        return redact.redact(text)
 
     def lease_proven(self) -> bool:
         """Whether this process renewed the lease recently enough to act as the leader now."""

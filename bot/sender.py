@@ -34,6 +34,8 @@ from cases import outbox
 from cases.clock import Clock, utcnow
 from cases.db import read_scope, session_scope, unguarded
 from cases.models import OutboxMessage
+from cases.redact import install as install_redaction
+from cases.redact import redact
 from cases.services.people import mark_unreachable
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,7 @@ class OutboxSender:
         resumes within seconds of the Bot API answering again. ``may_send``: asked before each send (the
         leader lease still proven); while it says no, nothing is sent."""
         self.engine, self.bot, self.clock, self.may_send = engine, bot, clock, may_send
+        install_redaction(bot.token)  # errors carry Bot API URLs, hence the token
         self.poll_interval, self.batch, self.concurrency = poll_interval, batch, concurrency
         self.backoff_base, self.backoff_cap, self.storm_chats = backoff_base, backoff_cap, storm_chats
         self.margin = margin
@@ -391,7 +394,7 @@ class OutboxSender:
                 return _Outcome("sent", message_id=params.get("message_id"))
             return _Outcome("failed", error=exc.message)
         except (TelegramError, Exception) as exc:  # TimedOut, NetworkError, 5xx, bad token: keep trying
-            error = describe(exc, lambda text: text.replace(self.bot.token, "<token>"))  # URLs carry the token
+            error = describe(exc, redact)  # URLs carry the token
             log.warning("outbox row %s: %s; retrying", job.id, error)
             return _Outcome("retry", error=error, delay=self._backoff(job))
         message_id = result.get("message_id") if isinstance(result, dict) else params.get("message_id")

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 from typer.core import TyperGroup
 
-from cli import common, redact, texts
+from cases import redact
+from cli import common, texts
 
 SHARED = {"--rules": "rules", "--database": "database_url", "--lang": "lang"}
 SHARED_HELP = ("Every command also takes --rules FILE (default: GRIDBOT_RULES, then ./routing_rules.yaml), "

@@ -7,7 +7,8 @@ import signal
 
 import typer
 
-from cli import common, redact
+from cases import redact
+from cli import common
 from cli.db_cmd import check_database_file, open_rules
 
 log = logging.getLogger("gridbot.run")

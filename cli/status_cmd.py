@@ -12,11 +12,11 @@ from cases.clock import utcnow
 from cases.db import read_scope
 from cases.health import Health, check_health, problems
 from cases.holiday_calendar import check_calendar_at
+from cases.redact import redact
 from cases.rules.loader import RulesError, load_rules
 from cli import common, texts
 from cli.common import shown
 from cli.db_cmd import open_database
-from cli.redact import redact
 
 
 def _age(seconds: float | None, lang: str) -> str:
