@@ -9,7 +9,6 @@ each number once, and the only resends are messages that were in flight at the k
 
 from __future__ import annotations
 
-import re
 import signal
 import sqlite3
 import time
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from emulator import EmulatorThread
-from tests.test_e2e_crash import SENDER_CONCURRENCY, TOKEN, WAIT, BotDb, _start_bot, _stop, _wait
+from tests.bot_process import ACK, stop_bot, wait_until
+from tests.test_e2e_crash import POLL, SENDER_CONCURRENCY, TOKEN, WAIT, BotDb, _start_bot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,7 +28,6 @@ MESSAGES = 150
 KILL_AFTER = 20  # committed tickets before the kill may land
 FIRST_RESIDENT = 720_000
 REPORTS = ["金鹗小区5栋楼道灯坏了", "东方红小区3栋门口的垃圾满了", "云梦花园2栋前面路面有个大坑"]
-ACK = re.compile(r"已受理，工单号 #(\d+)")
 
 
 def _writing(path: Path) -> bool:
@@ -64,8 +63,8 @@ def test_kill_9_in_the_middle_of_a_group_then_restart(emu: EmulatorThread, tmp_p
 
     bot = _start_bot(emu, db.path, log_path)
     try:
-        _wait(lambda: db.tickets() >= KILL_AFTER, WAIT, f"{KILL_AFTER} committed tickets")
-        _wait(lambda: _writing(db.path) or db.tickets() >= MESSAGES, WAIT, "an open write transaction")
+        wait_until(lambda: db.tickets() >= KILL_AFTER, WAIT, f"{KILL_AFTER} committed tickets", POLL)
+        wait_until(lambda: _writing(db.path) or db.tickets() >= MESSAGES, WAIT, "an open write transaction", POLL)
         bot.send_signal(signal.SIGKILL)
         bot.wait(timeout=30)
         tickets_at_kill = db.tickets()
@@ -76,10 +75,10 @@ def test_kill_9_in_the_middle_of_a_group_then_restart(emu: EmulatorThread, tmp_p
         assert 0 <= in_flight <= SENDER_CONCURRENCY
 
         bot = _start_bot(emu, db.path, log_path)
-        _wait(lambda: db.tickets() == MESSAGES and db.unprocessed() == 0 and db.unsent() == 0
-              and not emu.pending_updates(), WAIT, "all reports handled and answered")
+        wait_until(lambda: db.tickets() == MESSAGES and db.unprocessed() == 0 and db.unsent() == 0
+                   and not emu.pending_updates(), WAIT, "all reports handled and answered", POLL)
     finally:
-        _stop(bot)
+        stop_bot(bot)
 
     tickets = db.rows("SELECT id, chat_id, source_message_id FROM ticket")
     assert len(tickets) == MESSAGES
