@@ -139,10 +139,7 @@ def validate_markup(markup: Any) -> JSON | None:
     if not isinstance(markup, dict):
         raise bad_request("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
-        rows = markup["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
-        for row in rows:
+        for row in _rows(markup, "inline_keyboard", "InlineKeyboardMarkup"):
             for b in row:
                 if not isinstance(b, dict) or not b.get("text"):
                     raise bad_request("can't parse inline keyboard button: Text buttons are unallowed")
@@ -153,10 +150,7 @@ def validate_markup(markup: Any) -> JSON | None:
                     raise bad_request("can't parse inline keyboard button: Text buttons are unallowed")
         return markup
     if "keyboard" in markup:
-        rows = markup["keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array')
-        for row in rows:
+        for row in _rows(markup, "keyboard", "ReplyKeyboardMarkup"):
             for b in row:
                 if not (isinstance(b, str) and b) and not (isinstance(b, dict) and b.get("text")):
                     raise bad_request("can't parse keyboard button: Text must be non-empty")
@@ -164,6 +158,14 @@ def validate_markup(markup: Any) -> JSON | None:
     if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
         return markup
     raise bad_request('can\'t find field "inline_keyboard"')
+
+
+def _rows(markup: JSON, field: str, kind: str) -> list[list[Any]]:
+    """The button rows of a keyboard: ``markup[field]`` must be an array of arrays."""
+    rows = markup[field]
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise bad_request(f'field "{field}" of the {kind} must be an Array')
+    return rows
 
 
 def markup_key(markup: JSON | None) -> str:

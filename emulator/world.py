@@ -198,24 +198,26 @@ class World:
         """Wait until ``predicate()`` is truthy and return its value; TimeoutError otherwise."""
         deadline = time.monotonic() + timeout
         while True:
-            version = self.signal.version
-            result = predicate()
+            result, version, pause = self._look(predicate, deadline, timeout)
             if result:
                 return result
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            await self.signal.wait(version, min(remaining, 0.5))
+            await self.signal.wait(version, pause)
 
     def wait_for_sync(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
         """Blocking :meth:`wait_for` for threads and sync tests."""
         deadline = time.monotonic() + timeout
         while True:
-            version = self.signal.version
-            result = predicate()
+            result, version, pause = self._look(predicate, deadline, timeout)
             if result:
                 return result
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            self.signal.wait_sync(version, min(remaining, 0.5))
+            self.signal.wait_sync(version, pause)
+
+    def _look(self, predicate: Callable[[], T], deadline: float, timeout: float) -> tuple[T, int, float]:
+        """One look for the waits: ``predicate()``, the change version it saw, and how long to wait for the
+        next change (at most 0.5 s); TimeoutError once ``deadline`` passed with ``predicate()`` still falsy."""
+        version = self.signal.version
+        result = predicate()
+        remaining = deadline - time.monotonic()
+        if not result and remaining <= 0:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        return result, version, min(remaining, 0.5)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from emulator import EmulatorState
+
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 #: Reports that each name a place, so each becomes a dispatched ticket.
@@ -32,6 +34,19 @@ ACK = re.compile(r"已受理，工单号 #(\d+)")
 #: Settings that would loosen what the emulator checks: without them the bot keeps Telegram's real limits
 #: and polls (no webhook).
 _LOOSENING = ("GRIDBOT_OUTBOX_GLOBAL_PER_SECOND", "GRIDBOT_OUTBOX_PRIVATE_PER_SECOND", "GRIDBOT_WEBHOOK_SECRET")
+
+
+def add_residents(emu: EmulatorState, count: int, first: int) -> list[int]:
+    """``count`` Chinese-speaking residents with ids from ``first`` (named 居民0, 居民1, ...)."""
+    residents = [first + i for i in range(count)]
+    for n, user in enumerate(residents):
+        emu.add_user(user, f"居民{n}", language_code="zh-hans")
+    return residents
+
+
+def report_text(i: int, residents: int) -> str:
+    """The ``i``-th of a stream of reports that ``residents`` residents send in turn."""
+    return f"{REPORTS[i % len(REPORTS)]}（第{i // residents + 1}次反映）"
 
 
 def free_port() -> int:

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from emulator import EmulatorThread
-from tests.bot_process import ACK, REPORTS, free_port, start_bot, stop_bot
+from tests.bot_process import ACK, add_residents, free_port, report_text, start_bot, stop_bot
 
 
 def pg_bin() -> Path | None:
@@ -204,9 +204,7 @@ class Scenario:
 
     # ---- residents and their reports
     def add_residents(self, count: int, first: int) -> None:
-        for i in range(count):
-            self.emu.add_user(first + i, f"居民{i}", language_code="zh-hans")
-            self.residents.append(first + i)
+        self.residents += add_residents(self.emu, count, first)
 
     def report(self, count: int) -> None:
         """``count`` more reports, spread over the residents (each names a place, so each is dispatched)."""
@@ -214,8 +212,7 @@ class Scenario:
             i = self._next_report
             self._next_report += 1
             user = self.residents[i % len(self.residents)]
-            text = f"{REPORTS[i % len(REPORTS)]}（第{i // len(self.residents) + 1}次反映）"
-            message = self.emu.send_text(user, text)["message"]
+            message = self.emu.send_text(user, report_text(i, len(self.residents)))["message"]
             self.sent.add((user, message["message_id"]))
 
     # ---- the database, read directly (not through any proxy)

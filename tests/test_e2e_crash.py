@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from emulator import EmulatorThread
-from tests.bot_process import ACK, REPORTS, start_bot, stop_bot, wait_until
+from tests.bot_process import ACK, add_residents, report_text, start_bot, stop_bot, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -72,6 +72,18 @@ class BotDb:
     def marked_sent(self) -> int:
         return self.scalar("SELECT count(*) FROM outbox_message WHERE sent_at IS NOT NULL")
 
+    def in_flight(self, emu: EmulatorThread) -> tuple[int, int]:
+        """Right after a kill: (sends the emulator recorded minus rows marked sent, sends recorded). The first
+        is what was in flight (delivered, not yet marked) and may be sent once more after the restart."""
+        time.sleep(0.2)  # let a request that reached the emulator just before the kill finish recording
+        delivered = len(emu.transcript)
+        return delivered - self.marked_sent(), delivered
+
+    def all_handled(self, emu: EmulatorThread, reports: int) -> bool:
+        """Every one of ``reports`` a ticket, every update processed, every reply sent."""
+        return (self.tickets() == reports and self.unprocessed() == 0 and self.unsent() == 0
+                and not emu.pending_updates())
+
 
 @pytest.fixture
 def emu() -> Iterator[EmulatorThread]:
@@ -87,9 +99,7 @@ def _start_bot(emu: EmulatorThread, db_path: Path, log_path: Path) -> subprocess
 def test_kill_9_in_the_middle_of_200_reports_then_restart(emu: EmulatorThread, tmp_path: Path) -> None:
     db = BotDb(tmp_path / "bot.db")
     log_path = tmp_path / "bot.log"
-    residents = [FIRST_RESIDENT + i for i in range(RESIDENTS)]
-    for n, user in enumerate(residents):
-        emu.add_user(user, f"居民{n}", language_code="zh-hans")
+    residents = add_residents(emu, RESIDENTS, FIRST_RESIDENT)
 
     bot = _start_bot(emu, db.path, log_path)
     try:
@@ -98,8 +108,7 @@ def test_kill_9_in_the_middle_of_200_reports_then_restart(emu: EmulatorThread, t
         def inject(numbers: range) -> None:
             for i in numbers:
                 user = residents[i % RESIDENTS]
-                text = f"{REPORTS[i % len(REPORTS)]}（第{i // RESIDENTS + 1}次反映）"
-                message = emu.send_text(user, text)["message"]
+                message = emu.send_text(user, report_text(i, RESIDENTS))["message"]
                 sent.add((user, message["message_id"]))
 
         # The first part arrives while the bot runs; the rest arrives while it is dead (an outage).
@@ -113,17 +122,12 @@ def test_kill_9_in_the_middle_of_200_reports_then_restart(emu: EmulatorThread, t
         assert committed < MESSAGES, "the kill must land in the middle of the run"
         inject(range(FIRST_BATCH, MESSAGES))
         assert len(sent) == MESSAGES
-        # Sends the emulator recorded up to the kill versus rows the bot had marked sent: the difference is
-        # what was in flight (delivered, not yet marked) and may be sent once more after the restart.
-        time.sleep(0.2)  # let a request that reached the emulator just before the kill finish recording
-        delivered_at_kill = len(emu.transcript)
-        in_flight = delivered_at_kill - db.marked_sent()
+        in_flight, delivered_at_kill = db.in_flight(emu)
         tickets_at_kill, unprocessed_at_kill, unsent_at_kill = db.tickets(), db.unprocessed(), db.unsent()
         assert 0 <= in_flight <= SENDER_CONCURRENCY
 
         bot = _start_bot(emu, db.path, log_path)
-        wait_until(lambda: db.tickets() == MESSAGES and db.unprocessed() == 0 and db.unsent() == 0
-                   and not emu.pending_updates(), WAIT, "all 200 reports handled and answered", POLL)
+        wait_until(lambda: db.all_handled(emu, MESSAGES), WAIT, "all 200 reports handled and answered", POLL)
     finally:
         stop_bot(bot)
     restart_seconds = time.monotonic() - killed_at
