@@ -9,19 +9,16 @@ Times are ``time.monotonic()`` values, which on Linux are one clock for every pr
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Protocol, TypeVar
 
 from emulator.control import RemoteEmulator
+from emulator.process import EmulatorProcess
 from emulator.server import EmulatorThread
 
-ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
@@ -119,32 +116,20 @@ class ProcessDriver:
     def __init__(self, token: str) -> None:
         self.token = token
         self.base_url = self.file_base_url = ""
-        self._proc: subprocess.Popen[str] | None = None
+        self._process = EmulatorProcess(token)
         self.remote: RemoteEmulator | None = None
 
     def __enter__(self) -> ProcessDriver:
-        self._proc = subprocess.Popen([sys.executable, "-m", "emulator", "--port", "0", "--token", self.token],
-                                      cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        assert self._proc.stdout is not None
-        ready = self._proc.stdout.readline().split()
-        if not ready or ready[0] != "EMULATOR_READY":
-            self._proc.kill()
-            raise RuntimeError(f"the emulator process did not start: {ready}")
-        self.base_url = ready[1]
-        self.file_base_url = ready[1].replace("/bot", "/file/bot", 1)
-        self.remote = RemoteEmulator(ready[2], timeout=120)
+        self._process.start()
+        self.base_url, self.file_base_url = self._process.base_url, self._process.file_base_url
+        self.remote = RemoteEmulator(self._process.control_url, timeout=120)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self.remote is not None:
             self.remote.close()
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+        self._process.stop()
 
     def _r(self) -> RemoteEmulator:
         assert self.remote is not None, "use ProcessDriver as a context manager"

@@ -175,12 +175,7 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     """Apply the Alembic migrations up to ``revision`` (the latest by default)."""
-    engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
-    try:
-        _run(engine, lambda config: command.upgrade(config, revision))
-    finally:
-        if isinstance(engine_or_url, str):
-            engine.dispose()
+    _run(engine_or_url, lambda config: command.upgrade(config, revision))
 
 
 def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
@@ -196,22 +191,24 @@ def schema_revisions(engine: Engine) -> tuple[set[str], set[str]]:
 
 def downgrade(engine_or_url: Engine | str, revision: str = "base") -> None:
     """Undo migrations down to ``revision`` (everything by default)."""
+    _run(engine_or_url, lambda config: command.downgrade(config, revision))
+
+
+def _run(engine_or_url: Engine | str, action: Callable[[Config], object]) -> None:
+    """Run an Alembic ``action`` in one transaction (one migrator at a time on PostgreSQL); an engine made
+    here from a URL is disposed of afterwards."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
     try:
-        _run(engine, lambda config: command.downgrade(config, revision))
+        config = alembic_config()
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several bot processes may start at once: migrate one at a time.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
+            config.attributes["connection"] = connection
+            action(config)
     finally:
         if isinstance(engine_or_url, str):
             engine.dispose()
-
-
-def _run(engine: Engine, action: Any) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Several bot processes may start at once: migrate one at a time.
-            connection.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
-        config.attributes["connection"] = connection
-        action(config)
 
 
 class AppendOnlyError(RuntimeError):

@@ -5,19 +5,14 @@ background thread; ``python -m emulator --port N --token T`` as a process driven
 Point python-telegram-bot at it with ``base_url=emu.base_url, base_file_url=emu.file_base_url``.
 """
 
+from emulator.callbacks import CallbackRecord
 from emulator.control import RemoteEmulator
+from emulator.errors import ApiError
+from emulator.rates import RateViolation
+from emulator.records import Button, EmuUser, StoredMessage, TranscriptEntry
 from emulator.server import BotApiEmulator, EmulatorServer, EmulatorThread
-from emulator.state import (
-    DEFAULT_TOKEN,
-    ApiError,
-    Button,
-    CallbackRecord,
-    EmulatorState,
-    EmuUser,
-    RateViolation,
-    StoredMessage,
-    TranscriptEntry,
-)
+from emulator.state import EmulatorState
+from emulator.world import DEFAULT_TOKEN
 
 __all__ = [
     "DEFAULT_TOKEN",

@@ -10,7 +10,7 @@ import asyncio
 import signal
 
 from emulator.server import BotApiEmulator
-from emulator.state import DEFAULT_TOKEN
+from emulator.world import DEFAULT_TOKEN
 
 
 async def _serve(args: argparse.Namespace) -> None:

@@ -20,7 +20,9 @@ import aiohttp
 from aiohttp import web
 
 from emulator.control import add_control_routes
-from emulator.state import DEFAULT_TOKEN, JSON, ApiError, EmulatorState
+from emulator.errors import JSON, ApiError
+from emulator.state import EmulatorState
+from emulator.world import DEFAULT_TOKEN
 
 T = TypeVar("T")
 

@@ -14,51 +14,20 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
 from emulator import EmulatorThread
-
-ROOT = Path(__file__).resolve().parent.parent
-T = TypeVar("T")
-REPORTS = [
-    "金鹗小区5栋楼道灯坏了，晚上一片漆黑",
-    "东方红小区3栋门口的垃圾满了没人清运",
-    "云梦花园2栋前面路面有个大坑",
-    "桃花苑6栋楼道灯不亮好几天了",
-    "枫桥湖小区4栋垃圾桶发臭了",
-]
-ACK = re.compile(r"已受理，工单号 #(\d+)")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], T], timeout: float, what: str, step: float = 0.05) -> T:
-    """Poll ``predicate`` until truthy; AssertionError naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(step)
+from tests.bot_process import ACK, add_residents, free_port, report_text, start_bot, stop_bot
 
 
 def pg_bin() -> Path | None:
@@ -199,15 +168,7 @@ class Bot:
 
     def stop(self) -> None:
         """SIGTERM (then SIGKILL), resuming it first if it was frozen."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGCONT)
-                self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_bot(self.process, grace=20)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -231,16 +192,8 @@ class Scenario:
 
     def start_bot(self, *, lease_seconds: float = 30.0, **env: str) -> Bot:
         """A real ``python -m cli.main run`` polling the emulator."""
-        variables = {**os.environ, "GRIDBOT_TOKEN": self.token, "GRIDBOT_API_BASE_URL": self.api_base_url,
-                     "GRIDBOT_DATABASE_URL": self.database_url, "GRIDBOT_RULES": str(ROOT / "routing_rules.yaml"),
-                     "GRIDBOT_SWEEP_SECONDS": "3600", "GRIDBOT_LEASE_SECONDS": str(lease_seconds), **env}
-        for name in ("GRIDBOT_OUTBOX_GLOBAL_PER_SECOND", "GRIDBOT_OUTBOX_PRIVATE_PER_SECOND",
-                     "GRIDBOT_WEBHOOK_SECRET"):
-            variables.pop(name, None)  # Telegram's real limits, as the emulator checks them
         log = self.tmp / f"bot{len(self.bots)}.log"
-        with log.open("ab") as out:
-            process = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=ROOT, env=variables,
-                                       stdout=out, stderr=subprocess.STDOUT)
+        process = start_bot(self.token, self.api_base_url, self.database_url, log, lease_seconds=lease_seconds, **env)
         bot = Bot(process, log)
         self.bots.append(bot)
         return bot
@@ -251,9 +204,7 @@ class Scenario:
 
     # ---- residents and their reports
     def add_residents(self, count: int, first: int) -> None:
-        for i in range(count):
-            self.emu.add_user(first + i, f"居民{i}", language_code="zh-hans")
-            self.residents.append(first + i)
+        self.residents += add_residents(self.emu, count, first)
 
     def report(self, count: int) -> None:
         """``count`` more reports, spread over the residents (each names a place, so each is dispatched)."""
@@ -261,8 +212,7 @@ class Scenario:
             i = self._next_report
             self._next_report += 1
             user = self.residents[i % len(self.residents)]
-            text = f"{REPORTS[i % len(REPORTS)]}（第{i // len(self.residents) + 1}次反映）"
-            message = self.emu.send_text(user, text)["message"]
+            message = self.emu.send_text(user, report_text(i, len(self.residents)))["message"]
             self.sent.add((user, message["message_id"]))
 
     # ---- the database, read directly (not through any proxy)

@@ -12,24 +12,21 @@ sender's concurrency (32 requests in flight).
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from emulator import EmulatorThread
+from tests.bot_process import ACK, add_residents, report_text, start_bot, stop_bot, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "434343:CRASH-test-token"
 RESIDENTS = 50
 MESSAGES = 200
@@ -39,27 +36,7 @@ KILL_AFTER_SENDS = 5  # ... and at least this many replies were delivered
 SENDER_CONCURRENCY = 32  # bot.sender.OutboxSender default: at most this many sends in flight
 FIRST_RESIDENT = 710_000
 WAIT = 120.0
-REPORTS = [
-    "金鹗小区5栋楼道灯坏了，晚上一片漆黑",
-    "东方红小区3栋门口的垃圾满了没人清运",
-    "云梦花园2栋前面路面有个大坑",
-    "桃花苑6栋楼道灯不亮好几天了",
-    "枫桥湖小区4栋垃圾桶发臭了",
-]
-ACK = re.compile(r"已受理，工单号 #(\d+)")
-T = TypeVar("T")
-
-
-def _wait(predicate: Callable[[], T], timeout: float, what: str) -> T:
-    """Poll ``predicate`` until truthy (no fixed sleeps decide anything)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
+POLL = 0.02  # seconds between looks at the database
 
 
 class BotDb:
@@ -95,6 +72,18 @@ class BotDb:
     def marked_sent(self) -> int:
         return self.scalar("SELECT count(*) FROM outbox_message WHERE sent_at IS NOT NULL")
 
+    def in_flight(self, emu: EmulatorThread) -> tuple[int, int]:
+        """Right after a kill: (sends the emulator recorded minus rows marked sent, sends recorded). The first
+        is what was in flight (delivered, not yet marked) and may be sent once more after the restart."""
+        time.sleep(0.2)  # let a request that reached the emulator just before the kill finish recording
+        delivered = len(emu.transcript)
+        return delivered - self.marked_sent(), delivered
+
+    def all_handled(self, emu: EmulatorThread, reports: int) -> bool:
+        """Every one of ``reports`` a ticket, every update processed, every reply sent."""
+        return (self.tickets() == reports and self.unprocessed() == 0 and self.unsent() == 0
+                and not emu.pending_updates())
+
 
 @pytest.fixture
 def emu() -> Iterator[EmulatorThread]:
@@ -103,32 +92,14 @@ def emu() -> Iterator[EmulatorThread]:
 
 
 def _start_bot(emu: EmulatorThread, db_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GRIDBOT_TOKEN": TOKEN, "GRIDBOT_API_BASE_URL": emu.base_url,
-           "GRIDBOT_DATABASE_URL": f"sqlite:///{db_path}", "GRIDBOT_RULES": str(ROOT / "routing_rules.yaml"),
-           "GRIDBOT_SWEEP_SECONDS": "3600", "GRIDBOT_LEASE_SECONDS": "6"}  # a restart waits out the lease
-    for name in ("GRIDBOT_OUTBOX_GLOBAL_PER_SECOND", "GRIDBOT_OUTBOX_PRIVATE_PER_SECOND", "GRIDBOT_WEBHOOK_SECRET"):
-        env.pop(name, None)  # Telegram's real limits, as the emulator checks them
-    with log_path.open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    """``gridbot run`` on a SQLite file; a restart waits out the killed process's 6 s lease."""
+    return start_bot(TOKEN, emu.base_url, f"sqlite:///{db_path}", log_path, lease_seconds=6)
 
 
 def test_kill_9_in_the_middle_of_200_reports_then_restart(emu: EmulatorThread, tmp_path: Path) -> None:
     db = BotDb(tmp_path / "bot.db")
     log_path = tmp_path / "bot.log"
-    residents = [FIRST_RESIDENT + i for i in range(RESIDENTS)]
-    for n, user in enumerate(residents):
-        emu.add_user(user, f"居民{n}", language_code="zh-hans")
+    residents = add_residents(emu, RESIDENTS, FIRST_RESIDENT)
 
     bot = _start_bot(emu, db.path, log_path)
     try:
@@ -137,34 +108,28 @@ def test_kill_9_in_the_middle_of_200_reports_then_restart(emu: EmulatorThread, t
         def inject(numbers: range) -> None:
             for i in numbers:
                 user = residents[i % RESIDENTS]
-                text = f"{REPORTS[i % len(REPORTS)]}（第{i // RESIDENTS + 1}次反映）"
-                message = emu.send_text(user, text)["message"]
+                message = emu.send_text(user, report_text(i, RESIDENTS))["message"]
                 sent.add((user, message["message_id"]))
 
         # The first part arrives while the bot runs; the rest arrives while it is dead (an outage).
         inject(range(FIRST_BATCH))
         # Kill while both intake and delivery are under way: enough tickets committed and replies leaving.
-        committed = _wait(lambda: (n := db.tickets()) >= KILL_AFTER and emu.sent_count >= KILL_AFTER_SENDS and n,
-                          WAIT, f"{KILL_AFTER} committed tickets and {KILL_AFTER_SENDS} replies delivered")
+        committed = wait_until(lambda: (n := db.tickets()) >= KILL_AFTER and emu.sent_count >= KILL_AFTER_SENDS and n,
+                               WAIT, f"{KILL_AFTER} committed tickets and {KILL_AFTER_SENDS} replies delivered", POLL)
         bot.send_signal(signal.SIGKILL)
         bot.wait(timeout=30)
         killed_at = time.monotonic()
         assert committed < MESSAGES, "the kill must land in the middle of the run"
         inject(range(FIRST_BATCH, MESSAGES))
         assert len(sent) == MESSAGES
-        # Sends the emulator recorded up to the kill versus rows the bot had marked sent: the difference is
-        # what was in flight (delivered, not yet marked) and may be sent once more after the restart.
-        time.sleep(0.2)  # let a request that reached the emulator just before the kill finish recording
-        delivered_at_kill = len(emu.transcript)
-        in_flight = delivered_at_kill - db.marked_sent()
+        in_flight, delivered_at_kill = db.in_flight(emu)
         tickets_at_kill, unprocessed_at_kill, unsent_at_kill = db.tickets(), db.unprocessed(), db.unsent()
         assert 0 <= in_flight <= SENDER_CONCURRENCY
 
         bot = _start_bot(emu, db.path, log_path)
-        _wait(lambda: db.tickets() == MESSAGES and db.unprocessed() == 0 and db.unsent() == 0
-              and not emu.pending_updates(), WAIT, "all 200 reports handled and answered")
+        wait_until(lambda: db.all_handled(emu, MESSAGES), WAIT, "all 200 reports handled and answered", POLL)
     finally:
-        _stop(bot)
+        stop_bot(bot)
     restart_seconds = time.monotonic() - killed_at
 
     tickets = db.rows("SELECT id, chat_id, source_message_id, status FROM ticket")

@@ -9,17 +9,16 @@ each number once, and the only resends are messages that were in flight at the k
 
 from __future__ import annotations
 
-import re
 import signal
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from emulator import EmulatorThread
-from tests.test_e2e_crash import SENDER_CONCURRENCY, TOKEN, WAIT, BotDb, _start_bot, _stop, _wait
+from tests.bot_process import ACK, add_residents, stop_bot, wait_until
+from tests.test_e2e_crash import POLL, SENDER_CONCURRENCY, TOKEN, WAIT, BotDb, _start_bot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,7 +27,6 @@ MESSAGES = 150
 KILL_AFTER = 20  # committed tickets before the kill may land
 FIRST_RESIDENT = 720_000
 REPORTS = ["金鹗小区5栋楼道灯坏了", "东方红小区3栋门口的垃圾满了", "云梦花园2栋前面路面有个大坑"]
-ACK = re.compile(r"已受理，工单号 #(\d+)")
 
 
 def _writing(path: Path) -> bool:
@@ -53,9 +51,7 @@ def emu() -> Iterator[EmulatorThread]:
 def test_kill_9_in_the_middle_of_a_group_then_restart(emu: EmulatorThread, tmp_path: Path) -> None:
     db = BotDb(tmp_path / "bot.db")
     log_path = tmp_path / "bot.log"
-    residents = [FIRST_RESIDENT + i for i in range(RESIDENTS)]
-    for n, user in enumerate(residents):
-        emu.add_user(user, f"居民{n}", language_code="zh-hans")
+    residents = add_residents(emu, RESIDENTS, FIRST_RESIDENT)
     sent = set()
     for i in range(MESSAGES):  # all waiting before the bot starts
         user = residents[i % RESIDENTS]
@@ -64,22 +60,19 @@ def test_kill_9_in_the_middle_of_a_group_then_restart(emu: EmulatorThread, tmp_p
 
     bot = _start_bot(emu, db.path, log_path)
     try:
-        _wait(lambda: db.tickets() >= KILL_AFTER, WAIT, f"{KILL_AFTER} committed tickets")
-        _wait(lambda: _writing(db.path) or db.tickets() >= MESSAGES, WAIT, "an open write transaction")
+        wait_until(lambda: db.tickets() >= KILL_AFTER, WAIT, f"{KILL_AFTER} committed tickets", POLL)
+        wait_until(lambda: _writing(db.path) or db.tickets() >= MESSAGES, WAIT, "an open write transaction", POLL)
         bot.send_signal(signal.SIGKILL)
         bot.wait(timeout=30)
         tickets_at_kill = db.tickets()
         assert tickets_at_kill < MESSAGES, "the kill must land in the middle of the run"
-        time.sleep(0.2)  # let a request that reached the emulator just before the kill finish recording
-        delivered_at_kill = len(emu.transcript)
-        in_flight = delivered_at_kill - db.marked_sent()
+        in_flight, _ = db.in_flight(emu)
         assert 0 <= in_flight <= SENDER_CONCURRENCY
 
         bot = _start_bot(emu, db.path, log_path)
-        _wait(lambda: db.tickets() == MESSAGES and db.unprocessed() == 0 and db.unsent() == 0
-              and not emu.pending_updates(), WAIT, "all reports handled and answered")
+        wait_until(lambda: db.all_handled(emu, MESSAGES), WAIT, "all reports handled and answered", POLL)
     finally:
-        _stop(bot)
+        stop_bot(bot)
 
     tickets = db.rows("SELECT id, chat_id, source_message_id FROM ticket")
     assert len(tickets) == MESSAGES

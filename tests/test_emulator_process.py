@@ -3,39 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from emulator.control import RemoteEmulator
+from emulator.process import EmulatorProcess
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "777:process-token"
 
 
 @pytest.fixture
 def standalone() -> Iterator[tuple[str, RemoteEmulator]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0", "--token", TOKEN],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    process = EmulatorProcess(TOKEN)
+    process.start()
     try:
-        assert proc.stdout is not None
-        ready = proc.stdout.readline().split()
-        assert ready[0] == "EMULATOR_READY", ready
-        remote = RemoteEmulator(ready[2])
-        yield ready[1], remote
+        remote = RemoteEmulator(process.control_url)
+        yield process.base_url, remote
         remote.close()
     finally:
-        proc.terminate()
-        assert proc.wait(10) == 0  # SIGTERM is a clean shutdown
+        assert process.stop() == 0  # SIGTERM is a clean shutdown
 
 
 def test_standalone_emulator_serves_a_bot_and_is_driven_over_http(

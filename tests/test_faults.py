@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults_kit import PgServer, pg_bin, wait_until
+from tests.bot_process import wait_until
+from tests.faults_kit import PgServer, pg_bin
 from tests.faults_kit import scenario as make_scenario
 
 REQUIRE_PG = os.environ.get("GRIDBOT_REQUIRE_PG") == "1"  # CI: missing binaries are a failure, not a skip

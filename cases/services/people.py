@@ -93,6 +93,15 @@ def _validate_role(role: str) -> Role:
         ) from None
 
 
+def _assignment(session: Session, person_id: int | None, role: str, scope: str) -> RoleAssignment | None:
+    """The person's assignment of ``role`` over ``scope``, if there is one."""
+    return session.exec(
+        select(RoleAssignment).where(
+            RoleAssignment.person_id == person_id, RoleAssignment.role == role, RoleAssignment.scope == scope
+        )
+    ).first()
+
+
 def grant_role(
     session: Session, *, person: Person, role: str, scope: str, rules: Rules, now: datetime
 ) -> RoleAssignment:
@@ -100,10 +109,7 @@ def grant_role(
     _validate_role(role)
     validate_scope(rules, scope)
     assert person.id is not None
-    query = select(RoleAssignment).where(
-        RoleAssignment.person_id == person.id, RoleAssignment.role == role, RoleAssignment.scope == scope
-    )
-    existing = session.exec(query).first()
+    existing = _assignment(session, person.id, role, scope)
     if existing is not None:
         return existing
     try:
@@ -112,7 +118,7 @@ def grant_role(
             session.add(assignment)
         return assignment
     except IntegrityError:
-        found = session.exec(query).first()
+        found = _assignment(session, person.id, role, scope)
         if found is None:
             raise
         return found
@@ -120,11 +126,7 @@ def grant_role(
 
 def revoke_role(session: Session, *, person: Person, role: str, scope: str) -> bool:
     """Take a role away; whether there was one to take."""
-    assignment = session.exec(
-        select(RoleAssignment).where(
-            RoleAssignment.person_id == person.id, RoleAssignment.role == role, RoleAssignment.scope == scope
-        )
-    ).first()
+    assignment = _assignment(session, person.id, role, scope)
     if assignment is None:
         return False
     session.delete(assignment)
@@ -181,10 +183,7 @@ def redeem_invite(session: Session, *, code: str, person: Person, now: datetime)
         )
     role, scope = claimed
     assert person.id is not None
-    query = select(RoleAssignment).where(
-        RoleAssignment.person_id == person.id, RoleAssignment.role == role, RoleAssignment.scope == scope
-    )
-    existing = session.exec(query).first()
+    existing = _assignment(session, person.id, role, scope)
     if existing is not None:
         return existing
     assignment = RoleAssignment(person_id=person.id, role=role, scope=scope, created_at=now)
