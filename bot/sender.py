@@ -4,8 +4,14 @@ Each pass takes the head of every chat: its most urgent unsent row, the oldest o
 one priority go out strictly in id order and a waiting row blocks only its own chat); the heads are served
 most urgent first (``outbox_message.priority``: emergency cards and advice, then claims and escalations, then
 routine replies, then digests), so a backlog of routine replies never delays an emergency card. It sends what
-the limits allow concurrently and records each outcome in its own short transaction. Callback answers
+the limits allow concurrently and records the outcomes in short group transactions. Callback answers
 (chat 0) are unordered and go first.
+
+A chat is free for its next row as soon as Telegram accepted the previous one: the acceptance is recorded
+asynchronously, and until it is, the row is known here to be sent (it is left out of every read, so it is
+never sent again, and an edit of it gets its message id from memory). At most ``concurrency`` rows are in
+flight, counting those accepted but not yet recorded (what a crash could send twice). A row that failed or
+must be retried keeps its chat until that outcome is recorded.
 Retries are durable (``not_before`` in the row); nothing is dropped except what can never be sent.
 """
 
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, bindparam, func, or_, select
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
@@ -153,7 +159,10 @@ class OutboxSender:
         self._paused: dict[int, float] = {}  # chat -> monotonic time it may send again
         self._paused_all = 0.0
         self._recent_429: deque[tuple[float, int]] = deque()
-        self._in_flight: dict[int, int] = {}  # row id -> chat id
+        self._in_flight: dict[int, int] = {}  # row id -> chat id, from the start of its send until recorded
+        self._busy: dict[int, int] = {}  # chat id -> row id: the chat's call not yet accepted by Telegram
+        self._accepted: dict[int, int | None] = {}  # row id -> message id: sent, not yet recorded
+        self._accepted_at_load: dict[int, int | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._to_record: list[tuple[_Job, _Outcome, asyncio.Future[None]]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -194,6 +203,7 @@ class OutboxSender:
     async def send_pending(self) -> tuple[int, float]:
         """Start sending what the limits allow now; returns (sends started, seconds until more may go)."""
         in_flight_before = set(self._in_flight)
+        self._accepted_at_load = dict(self._accepted)  # read by ``_load`` in its thread
         jobs = await asyncio.to_thread(self._load)
         # Only this method starts sends, so a row in flight before the read and not after it finished
         # meanwhile: the read may predate the record of its outcome and must not start it again.
@@ -210,7 +220,7 @@ class OutboxSender:
             if job.id in self._in_flight:
                 continue
             if job.chat_id != CALLBACK_CHAT_ID:
-                if job.chat_id in self._in_flight.values():
+                if job.chat_id in self._busy:
                     continue
                 hold = max(self._paused.get(job.chat_id, 0.0) - now, self._limiter(job.chat_id).wait(now))
                 if hold > 0:
@@ -226,6 +236,8 @@ class OutboxSender:
                 self._global.begin(now)
                 job.started = now
             self._in_flight[job.id] = job.chat_id
+            if job.chat_id != CALLBACK_CHAT_ID:
+                self._busy[job.chat_id] = job.id
             task = asyncio.create_task(self._deliver(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -247,14 +259,19 @@ class OutboxSender:
     def _load(self) -> list[_Job]:
         """Due callback answers, then the head of every chat if it is due, most urgent first.
 
+        Rows Telegram accepted whose record may not be committed yet (a copy of them taken before the read)
+        count as sent, so the next row of their chat can be its head.
+
         A chat's head is its most urgent pending row, the oldest of those (``priority, id``): an emergency card
         overtakes the routine replies queued for the same chat, and rows of one priority keep their order.
         An edit is never more urgent than the message it edits (see :func:`bot.sending.queue_edit`), so it
         cannot overtake it. Across chats the most urgent heads come first, so the global limit serves them.
         """
         now = self.clock()
+        accepted = self._accepted_at_load
         table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        pending = and_(table.c.sent_at.is_(None), table.c.failed_at.is_(None))
+        pending = and_(table.c.sent_at.is_(None), table.c.failed_at.is_(None),
+                       table.c.id.not_in(bindparam("accepted", expanding=True)))
         ranked = (
             select(table.c.id, func.row_number().over(partition_by=table.c.chat_id,
                                                       order_by=(table.c.priority, table.c.id)).label("rank"))
@@ -271,7 +288,7 @@ class OutboxSender:
         )
         with read_scope(self.engine) as session:
             jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts)
-                    for r in session.execute(statement)]
+                    for r in session.execute(statement, {"accepted": list(accepted)})]
             refs = {int(j.payload[REF_KEY]) for j in jobs if j.payload.get(REF_KEY) is not None}
             state: dict[int, tuple[int | None, bool]] = {}
             if refs:
@@ -281,6 +298,7 @@ class OutboxSender:
                 )
                 for r in rows:
                     state[r.id] = (r.result_message_id if r.sent_at is not None else None, r.failed_at is not None)
+            state.update({row_id: (message_id, False) for row_id, message_id in accepted.items() if row_id in refs})
         for job in jobs:
             if job.payload.get(REF_KEY) is not None:
                 job.ref = state.get(int(job.payload[REF_KEY]), (None, True))
@@ -334,23 +352,14 @@ class OutboxSender:
     # ------------------------------------------------------------------ Telegram side
     async def _deliver(self, job: _Job) -> None:
         try:
-            outcome = await self._call(job)
-            attempt = 0
-            while True:  # the row stays in flight (never sent again) until its outcome is recorded
-                try:
-                    if attempt == 0:
-                        await self._record_soon(job, outcome)
-                    else:
-                        await asyncio.to_thread(self._record, job, outcome)
-                    break
-                except Exception as exc:
-                    attempt += 1
-                    delay = min(self.backoff_cap, 0.5 * 2 ** min(attempt - 1, 10))
-                    log.warning("could not record outbox row %s (attempt %d): %s: %s; retrying in %.1f s",
-                                job.id, attempt, exc.__class__.__name__, " ".join(str(exc).split())[:200], delay)
-                    if self._stopping and attempt >= 3:
-                        break
-                    await asyncio.sleep(delay)
+            try:
+                outcome = await self._call(job)
+            finally:
+                self._accept_window(job)
+            if outcome.kind == "sent":
+                self._accepted[job.id] = outcome.message_id
+                self._free(job)  # the chat's next row may go now; this one is recorded meanwhile
+            await self._record_until_done(job, outcome)
             if outcome.kind == "sent":
                 self.sent += 1
             elif outcome.kind == "failed":
@@ -360,12 +369,43 @@ class OutboxSender:
             else:
                 self.retried += 1
         finally:
-            if job.started is not None:
-                finished = time.monotonic()
-                self._limiter(job.chat_id).finish(job.started, finished)
-                self._global.finish(job.started, finished)
+            self._free(job)
             self._in_flight.pop(job.id, None)
+            self._accepted.pop(job.id, None)
             self._wake.set()
+
+    def _accept_window(self, job: _Job) -> None:
+        """The call is over: from now on it counts in the limits' windows as finished at this moment."""
+        if job.started is not None:
+            finished = time.monotonic()
+            self._limiter(job.chat_id).finish(job.started, finished)
+            self._global.finish(job.started, finished)
+            job.started = None
+
+    def _free(self, job: _Job) -> None:
+        if self._busy.get(job.chat_id) == job.id:
+            del self._busy[job.chat_id]
+            self._wake.set()
+
+    async def _record_until_done(self, job: _Job, outcome: _Outcome) -> None:
+        """Record the outcome, retrying through database outages; the row stays in flight (never sent again)
+        until its outcome is recorded."""
+        attempt = 0
+        while True:
+            try:
+                if attempt == 0:
+                    await self._record_soon(job, outcome)
+                else:
+                    await asyncio.to_thread(self._record, job, outcome)
+                return
+            except Exception as exc:
+                attempt += 1
+                delay = min(self.backoff_cap, 0.5 * 2 ** min(attempt - 1, 10))
+                log.warning("could not record outbox row %s (attempt %d): %s: %s; retrying in %.1f s",
+                            job.id, attempt, exc.__class__.__name__, " ".join(str(exc).split())[:200], delay)
+                if self._stopping and attempt >= 3:
+                    return
+                await asyncio.sleep(delay)
 
     def _backoff(self, job: _Job) -> float:
         return min(self.backoff_cap, self.backoff_base * 2 ** min(job.attempts, 20)) * random.uniform(0.5, 1.0)
