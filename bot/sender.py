@@ -38,7 +38,7 @@ from bot.sending import CALLBACK_CHAT_ID, PHOTO_KEY, REF_KEY
 from bot.supervise import describe
 from cases import outbox
 from cases.clock import Clock, utcnow
-from cases.db import read_scope, session_scope, unguarded
+from cases.db import READ_ONLY, session_scope, unguarded
 from cases.models import OutboxMessage
 from cases.redact import install as install_redaction
 from cases.redact import redact
@@ -58,6 +58,28 @@ LOAD_INTERVAL = 0.02
 
 IN_FLIGHT_POLL = 0.05
 """How soon to look again when the limit is taken up entirely by requests still in flight."""
+
+
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_PENDING = and_(_TABLE.c.sent_at.is_(None), _TABLE.c.failed_at.is_(None),
+                _TABLE.c.id.not_in(bindparam("accepted", expanding=True)))
+_RANKED = (
+    select(_TABLE.c.id, func.row_number().over(partition_by=_TABLE.c.chat_id,
+                                               order_by=(_TABLE.c.priority, _TABLE.c.id)).label("rank"))
+    .where(_PENDING, _TABLE.c.chat_id != CALLBACK_CHAT_ID)
+    .subquery()
+)
+_HEADS = (
+    select(_TABLE.c.id, _TABLE.c.chat_id, _TABLE.c.method, _TABLE.c.payload, _TABLE.c.attempts)
+    .where(_PENDING, _TABLE.c.not_before <= bindparam("now"))
+    .where(or_(_TABLE.c.chat_id == CALLBACK_CHAT_ID, _TABLE.c.id.in_(select(_RANKED.c.id).where(_RANKED.c.rank == 1))))
+    .order_by((_TABLE.c.chat_id != CALLBACK_CHAT_ID), _TABLE.c.priority, _TABLE.c.id)
+    .limit(bindparam("limit"))
+)
+"""The sender's read (see :meth:`OutboxSender._load`), built once: due callback answers and every chat's head,
+leaving out the rows ``accepted`` by Telegram whose record may not be committed yet."""
+_REFERENCED = select(_TABLE.c.id, _TABLE.c.result_message_id, _TABLE.c.sent_at, _TABLE.c.failed_at).where(
+    _TABLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class WindowLimiter:
@@ -148,6 +170,7 @@ class OutboxSender:
         resumes within seconds of the Bot API answering again. ``may_send``: asked before each send (the
         leader lease still proven); while it says no, nothing is sent."""
         self.engine, self.bot, self.clock, self.may_send = engine, bot, clock, may_send
+        self._reader = engine.execution_options(**{READ_ONLY: True})  # reads take no write lock (SQLite)
         install_redaction(bot.token)  # errors carry Bot API URLs, hence the token
         self.poll_interval, self.batch, self.concurrency = poll_interval, batch, concurrency
         self.backoff_base, self.backoff_cap, self.storm_chats = backoff_base, backoff_cap, storm_chats
@@ -267,35 +290,14 @@ class OutboxSender:
         An edit is never more urgent than the message it edits (see :func:`bot.sending.queue_edit`), so it
         cannot overtake it. Across chats the most urgent heads come first, so the global limit serves them.
         """
-        now = self.clock()
         accepted = self._accepted_at_load
-        table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        pending = and_(table.c.sent_at.is_(None), table.c.failed_at.is_(None),
-                       table.c.id.not_in(bindparam("accepted", expanding=True)))
-        ranked = (
-            select(table.c.id, func.row_number().over(partition_by=table.c.chat_id,
-                                                      order_by=(table.c.priority, table.c.id)).label("rank"))
-            .where(pending, table.c.chat_id != CALLBACK_CHAT_ID)
-            .subquery()
-        )
-        heads = select(ranked.c.id).where(ranked.c.rank == 1)
-        statement = (
-            select(table.c.id, table.c.chat_id, table.c.method, table.c.payload, table.c.attempts)
-            .where(pending, table.c.not_before <= now)
-            .where(or_(table.c.chat_id == CALLBACK_CHAT_ID, table.c.id.in_(heads)))
-            .order_by((table.c.chat_id != CALLBACK_CHAT_ID), table.c.priority, table.c.id)
-            .limit(self.batch)
-        )
-        with read_scope(self.engine) as session:
-            jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts)
-                    for r in session.execute(statement, {"accepted": list(accepted)})]
+        params = {"accepted": list(accepted), "now": self.clock(), "limit": self.batch}
+        with self._reader.connect() as conn:
+            jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts) for r in conn.execute(_HEADS, params)]
             refs = {int(j.payload[REF_KEY]) for j in jobs if j.payload.get(REF_KEY) is not None}
             state: dict[int, tuple[int | None, bool]] = {}
             if refs:
-                rows = session.execute(
-                    select(table.c.id, table.c.result_message_id, table.c.sent_at, table.c.failed_at)
-                    .where(table.c.id.in_(refs))
-                )
+                rows = conn.execute(_REFERENCED, {"ids": list(refs)})
                 for r in rows:
                     state[r.id] = (r.result_message_id if r.sent_at is not None else None, r.failed_at is not None)
             state.update({row_id: (message_id, False) for row_id, message_id in accepted.items() if row_id in refs})
