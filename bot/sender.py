@@ -170,7 +170,7 @@ class OutboxSender:
         resumes within seconds of the Bot API answering again. ``may_send``: asked before each send (the
         leader lease still proven); while it says no, nothing is sent."""
         self.engine, self.bot, self.clock, self.may_send = engine, bot, clock, may_send
-        self._reader = engine.execution_options(**{READ_ONLY: True})  # reads take no write lock (SQLite)
+        self._reader: Engine | None = None  # the engine for reads, which take no write lock (SQLite)
         install_redaction(bot.token)  # errors carry Bot API URLs, hence the token
         self.poll_interval, self.batch, self.concurrency = poll_interval, batch, concurrency
         self.backoff_base, self.backoff_cap, self.storm_chats = backoff_base, backoff_cap, storm_chats
@@ -292,6 +292,8 @@ class OutboxSender:
         """
         accepted = self._accepted_at_load
         params = {"accepted": list(accepted), "now": self.clock(), "limit": self.batch}
+        if self._reader is None:
+            self._reader = self.engine.execution_options(**{READ_ONLY: True})
         with self._reader.connect() as conn:
             jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts) for r in conn.execute(_HEADS, params)]
             refs = {int(j.payload[REF_KEY]) for j in jobs if j.payload.get(REF_KEY) is not None}
