@@ -4,8 +4,14 @@ Each pass takes the head of every chat: its most urgent unsent row, the oldest o
 one priority go out strictly in id order and a waiting row blocks only its own chat); the heads are served
 most urgent first (``outbox_message.priority``: emergency cards and advice, then claims and escalations, then
 routine replies, then digests), so a backlog of routine replies never delays an emergency card. It sends what
-the limits allow concurrently and records each outcome in its own short transaction. Callback answers
+the limits allow concurrently and records the outcomes in short group transactions. Callback answers
 (chat 0) are unordered and go first.
+
+A chat is free for its next row as soon as Telegram accepted the previous one: the acceptance is recorded
+asynchronously, and until it is, the row is known here to be sent (it is left out of every read, so it is
+never sent again, and an edit of it gets its message id from memory). At most ``concurrency`` rows are in
+flight, counting those accepted but not yet recorded (what a crash could send twice). A row that failed or
+must be retried keeps its chat until that outcome is recorded.
 Retries are durable (``not_before`` in the row); nothing is dropped except what can never be sent.
 """
 
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, bindparam, func, or_, select
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
@@ -32,7 +38,7 @@ from bot.sending import CALLBACK_CHAT_ID, PHOTO_KEY, REF_KEY
 from bot.supervise import describe
 from cases import outbox
 from cases.clock import Clock, utcnow
-from cases.db import read_scope, session_scope, unguarded
+from cases.db import READ_ONLY, session_scope, unguarded
 from cases.models import OutboxMessage
 from cases.redact import install as install_redaction
 from cases.redact import redact
@@ -52,6 +58,28 @@ LOAD_INTERVAL = 0.02
 
 IN_FLIGHT_POLL = 0.05
 """How soon to look again when the limit is taken up entirely by requests still in flight."""
+
+
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_PENDING = and_(_TABLE.c.sent_at.is_(None), _TABLE.c.failed_at.is_(None),
+                _TABLE.c.id.not_in(bindparam("accepted", expanding=True)))
+_RANKED = (
+    select(_TABLE.c.id, func.row_number().over(partition_by=_TABLE.c.chat_id,
+                                               order_by=(_TABLE.c.priority, _TABLE.c.id)).label("rank"))
+    .where(_PENDING, _TABLE.c.chat_id != CALLBACK_CHAT_ID)
+    .subquery()
+)
+_HEADS = (
+    select(_TABLE.c.id, _TABLE.c.chat_id, _TABLE.c.method, _TABLE.c.payload, _TABLE.c.attempts)
+    .where(_PENDING, _TABLE.c.not_before <= bindparam("now"))
+    .where(or_(_TABLE.c.chat_id == CALLBACK_CHAT_ID, _TABLE.c.id.in_(select(_RANKED.c.id).where(_RANKED.c.rank == 1))))
+    .order_by((_TABLE.c.chat_id != CALLBACK_CHAT_ID), _TABLE.c.priority, _TABLE.c.id)
+    .limit(bindparam("limit"))
+)
+"""The sender's read (see :meth:`OutboxSender._load`), built once: due callback answers and every chat's head,
+leaving out the rows ``accepted`` by Telegram whose record may not be committed yet."""
+_REFERENCED = select(_TABLE.c.id, _TABLE.c.result_message_id, _TABLE.c.sent_at, _TABLE.c.failed_at).where(
+    _TABLE.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class WindowLimiter:
@@ -142,6 +170,7 @@ class OutboxSender:
         resumes within seconds of the Bot API answering again. ``may_send``: asked before each send (the
         leader lease still proven); while it says no, nothing is sent."""
         self.engine, self.bot, self.clock, self.may_send = engine, bot, clock, may_send
+        self._reader: Engine | None = None  # the engine for reads, which take no write lock (SQLite)
         install_redaction(bot.token)  # errors carry Bot API URLs, hence the token
         self.poll_interval, self.batch, self.concurrency = poll_interval, batch, concurrency
         self.backoff_base, self.backoff_cap, self.storm_chats = backoff_base, backoff_cap, storm_chats
@@ -153,7 +182,10 @@ class OutboxSender:
         self._paused: dict[int, float] = {}  # chat -> monotonic time it may send again
         self._paused_all = 0.0
         self._recent_429: deque[tuple[float, int]] = deque()
-        self._in_flight: dict[int, int] = {}  # row id -> chat id
+        self._in_flight: dict[int, int] = {}  # row id -> chat id, from the start of its send until recorded
+        self._busy: dict[int, int] = {}  # chat id -> row id: the chat's call not yet accepted by Telegram
+        self._accepted: dict[int, int | None] = {}  # row id -> message id: sent, not yet recorded
+        self._accepted_at_load: dict[int, int | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._to_record: list[tuple[_Job, _Outcome, asyncio.Future[None]]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -194,6 +226,7 @@ class OutboxSender:
     async def send_pending(self) -> tuple[int, float]:
         """Start sending what the limits allow now; returns (sends started, seconds until more may go)."""
         in_flight_before = set(self._in_flight)
+        self._accepted_at_load = dict(self._accepted)  # read by ``_load`` in its thread
         jobs = await asyncio.to_thread(self._load)
         # Only this method starts sends, so a row in flight before the read and not after it finished
         # meanwhile: the read may predate the record of its outcome and must not start it again.
@@ -210,7 +243,7 @@ class OutboxSender:
             if job.id in self._in_flight:
                 continue
             if job.chat_id != CALLBACK_CHAT_ID:
-                if job.chat_id in self._in_flight.values():
+                if job.chat_id in self._busy:
                     continue
                 hold = max(self._paused.get(job.chat_id, 0.0) - now, self._limiter(job.chat_id).wait(now))
                 if hold > 0:
@@ -226,6 +259,8 @@ class OutboxSender:
                 self._global.begin(now)
                 job.started = now
             self._in_flight[job.id] = job.chat_id
+            if job.chat_id != CALLBACK_CHAT_ID:
+                self._busy[job.chat_id] = job.id
             task = asyncio.create_task(self._deliver(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -247,40 +282,27 @@ class OutboxSender:
     def _load(self) -> list[_Job]:
         """Due callback answers, then the head of every chat if it is due, most urgent first.
 
+        Rows Telegram accepted whose record may not be committed yet (a copy of them taken before the read)
+        count as sent, so the next row of their chat can be its head.
+
         A chat's head is its most urgent pending row, the oldest of those (``priority, id``): an emergency card
         overtakes the routine replies queued for the same chat, and rows of one priority keep their order.
         An edit is never more urgent than the message it edits (see :func:`bot.sending.queue_edit`), so it
         cannot overtake it. Across chats the most urgent heads come first, so the global limit serves them.
         """
-        now = self.clock()
-        table = OutboxMessage.__table__  # type: ignore[attr-defined]
-        pending = and_(table.c.sent_at.is_(None), table.c.failed_at.is_(None))
-        ranked = (
-            select(table.c.id, func.row_number().over(partition_by=table.c.chat_id,
-                                                      order_by=(table.c.priority, table.c.id)).label("rank"))
-            .where(pending, table.c.chat_id != CALLBACK_CHAT_ID)
-            .subquery()
-        )
-        heads = select(ranked.c.id).where(ranked.c.rank == 1)
-        statement = (
-            select(table.c.id, table.c.chat_id, table.c.method, table.c.payload, table.c.attempts)
-            .where(pending, table.c.not_before <= now)
-            .where(or_(table.c.chat_id == CALLBACK_CHAT_ID, table.c.id.in_(heads)))
-            .order_by((table.c.chat_id != CALLBACK_CHAT_ID), table.c.priority, table.c.id)
-            .limit(self.batch)
-        )
-        with read_scope(self.engine) as session:
-            jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts)
-                    for r in session.execute(statement)]
+        accepted = self._accepted_at_load
+        params = {"accepted": list(accepted), "now": self.clock(), "limit": self.batch}
+        if self._reader is None:
+            self._reader = self.engine.execution_options(**{READ_ONLY: True})
+        with self._reader.connect() as conn:
+            jobs = [_Job(r.id, r.chat_id, r.method, dict(r.payload), r.attempts) for r in conn.execute(_HEADS, params)]
             refs = {int(j.payload[REF_KEY]) for j in jobs if j.payload.get(REF_KEY) is not None}
             state: dict[int, tuple[int | None, bool]] = {}
             if refs:
-                rows = session.execute(
-                    select(table.c.id, table.c.result_message_id, table.c.sent_at, table.c.failed_at)
-                    .where(table.c.id.in_(refs))
-                )
+                rows = conn.execute(_REFERENCED, {"ids": list(refs)})
                 for r in rows:
                     state[r.id] = (r.result_message_id if r.sent_at is not None else None, r.failed_at is not None)
+            state.update({row_id: (message_id, False) for row_id, message_id in accepted.items() if row_id in refs})
         for job in jobs:
             if job.payload.get(REF_KEY) is not None:
                 job.ref = state.get(int(job.payload[REF_KEY]), (None, True))
@@ -334,23 +356,14 @@ class OutboxSender:
     # ------------------------------------------------------------------ Telegram side
     async def _deliver(self, job: _Job) -> None:
         try:
-            outcome = await self._call(job)
-            attempt = 0
-            while True:  # the row stays in flight (never sent again) until its outcome is recorded
-                try:
-                    if attempt == 0:
-                        await self._record_soon(job, outcome)
-                    else:
-                        await asyncio.to_thread(self._record, job, outcome)
-                    break
-                except Exception as exc:
-                    attempt += 1
-                    delay = min(self.backoff_cap, 0.5 * 2 ** min(attempt - 1, 10))
-                    log.warning("could not record outbox row %s (attempt %d): %s: %s; retrying in %.1f s",
-                                job.id, attempt, exc.__class__.__name__, " ".join(str(exc).split())[:200], delay)
-                    if self._stopping and attempt >= 3:
-                        break
-                    await asyncio.sleep(delay)
+            try:
+                outcome = await self._call(job)
+            finally:
+                self._accept_window(job)
+            if outcome.kind == "sent":
+                self._accepted[job.id] = outcome.message_id
+                self._free(job)  # the chat's next row may go now; this one is recorded meanwhile
+            await self._record_until_done(job, outcome)
             if outcome.kind == "sent":
                 self.sent += 1
             elif outcome.kind == "failed":
@@ -360,12 +373,43 @@ class OutboxSender:
             else:
                 self.retried += 1
         finally:
-            if job.started is not None:
-                finished = time.monotonic()
-                self._limiter(job.chat_id).finish(job.started, finished)
-                self._global.finish(job.started, finished)
+            self._free(job)
             self._in_flight.pop(job.id, None)
+            self._accepted.pop(job.id, None)
             self._wake.set()
+
+    def _accept_window(self, job: _Job) -> None:
+        """The call is over: from now on it counts in the limits' windows as finished at this moment."""
+        if job.started is not None:
+            finished = time.monotonic()
+            self._limiter(job.chat_id).finish(job.started, finished)
+            self._global.finish(job.started, finished)
+            job.started = None
+
+    def _free(self, job: _Job) -> None:
+        if self._busy.get(job.chat_id) == job.id:
+            del self._busy[job.chat_id]
+            self._wake.set()
+
+    async def _record_until_done(self, job: _Job, outcome: _Outcome) -> None:
+        """Record the outcome, retrying through database outages; the row stays in flight (never sent again)
+        until its outcome is recorded."""
+        attempt = 0
+        while True:
+            try:
+                if attempt == 0:
+                    await self._record_soon(job, outcome)
+                else:
+                    await asyncio.to_thread(self._record, job, outcome)
+                return
+            except Exception as exc:
+                attempt += 1
+                delay = min(self.backoff_cap, 0.5 * 2 ** min(attempt - 1, 10))
+                log.warning("could not record outbox row %s (attempt %d): %s: %s; retrying in %.1f s",
+                            job.id, attempt, exc.__class__.__name__, " ".join(str(exc).split())[:200], delay)
+                if self._stopping and attempt >= 3:
+                    return
+                await asyncio.sleep(delay)
 
     def _backoff(self, job: _Job) -> float:
         return min(self.backoff_cap, self.backoff_base * 2 ** min(job.attempts, 20)) * random.uniform(0.5, 1.0)

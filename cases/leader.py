@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlmodel import Session
 
 from cases.clock import as_utc
@@ -99,19 +99,24 @@ def current_holder(session: Session, *, name: str = DEFAULT_LOCK, now: datetime)
     return row.holder
 
 
+_HELD = (_LOCKS.c.name == bindparam("name"), _LOCKS.c.holder == bindparam("holder"),
+         _LOCKS.c.epoch == bindparam("epoch"))
+_HOLDS = select(_LOCKS.c.epoch).where(*_HELD, _LOCKS.c.expires_at > bindparam("now"))
+_HOLDS_PG = (select(_LOCKS.c.epoch).where(*_HELD, _LOCKS.c.expires_at > func.clock_timestamp())
+             .with_for_update(read=True))
+"""Prepared once: the fence runs before every commit of leader work."""
+
+
 def holds(session: Session, *, name: str = DEFAULT_LOCK, holder: str, epoch: int) -> bool:
     """Whether ``holder`` still holds lease ``name`` at ``epoch``, unexpired by the database's clock.
 
     On PostgreSQL the lease row stays share-locked until this transaction ends, so a takeover (an UPDATE
     of the row) waits for it: the work of this transaction commits under the lease it proved, or not at all.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    now = func.clock_timestamp() if postgres else datetime.now(UTC)
-    query = select(_LOCKS.c.epoch).where(_LOCKS.c.name == name, _LOCKS.c.holder == holder,
-                                         _LOCKS.c.epoch == epoch, _LOCKS.c.expires_at > now)
-    if postgres:
-        query = query.with_for_update(read=True)
-    return session.execute(query).first() is not None
+    params = {"name": name, "holder": holder, "epoch": epoch}
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(_HOLDS_PG, params).first() is not None
+    return session.execute(_HOLDS, {**params, "now": datetime.now(UTC)}).first() is not None
 
 
 def fence(*, name: str = DEFAULT_LOCK, holder: str, epoch: int) -> Callable[[Session], None]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, update
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, select
 
 from cases.db import insert_ignoring
@@ -59,6 +60,7 @@ def enqueue(
     new_id = session.execute(_INSERTS[session.get_bind().dialect.name], values).scalar()
     if new_id is None:
         return None
+    configure_mappers()  # a constructed row's attributes work only on configured mappers (a no-op once done)
     return OutboxMessage.model_construct(id=new_id, **values)
 
 

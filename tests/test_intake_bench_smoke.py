@@ -49,3 +49,21 @@ def test_benchmark_prints_the_side_by_side_table() -> None:
     assert ceiling and float(ceiling[1]) > 0 and float(ceiling[2]) > 0 and float(ceiling[3]) > 0, out
     assert re.search(r"budget at 0\.5 x echo: \d+\.\d\d ms per report; "
                      r"sending two messages takes \d+\.\d\d ms CPU", out)
+
+
+@pytest.mark.slow
+def test_a_paced_run_prints_the_steady_load_target_and_where_the_cpu_went() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.intake_bench", "--messages", "20", "--users", "10", "--rate", "20",
+         "--deadline", "120", "--runs", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+    assert "20 messages from 10 residents paced at 20/s" in out, out
+    target = r"target gridbot: worker notified p99 <= 3 x ptb echo p99: "
+    assert re.search(target + r"\d+\.\d\d x, (met|NOT met)", out), out
+    assert re.search(target + r"median \d+\.\d\d x, (met|NOT met)", out), out
+    assert re.search(r"p99 of gridbot: worker notified over ptb echo's p99: \d+\.\d\d/\d+\.\d\d/\d+\.\d\d", out), out
+    split = re.search(r"gridbot's CPU per report: (\d+\.\d\d) ms in its process, of which (\d+\.\d\d) ms in the "
+                      r"event loop's thread", out)
+    assert split and 0 < float(split[2]) < float(split[1]), out
+    assert "target gridbot: ticket committed >= 0.75" not in out, "the burst targets are not judged on a paced run"
