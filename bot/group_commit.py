@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -39,6 +39,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GROUP_MAX = 100
 DEFAULT_GROUP_MS = 20.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What became of an update whose handling failed: to be retried at ``retry_at`` (monotonic time), or
+    given up (None); ``told``: given up and ``on_give_up``'s writes committed with it."""
+
+    retry_at: float | None
+    told: bool = False
 
 
 @dataclass
@@ -138,41 +147,52 @@ class GroupCommit:
         except Exception as exc:
             if is_outage(exc):
                 raise  # not this update's fault: the whole group waits for the database (or the lease)
-            return self._failed_in(session, item, update, exc, group)
+            failure = self._settle_failure(_savepoint(session), item, update, exc)
+            if failure.retry_at is not None:
+                group.retry_at[item.update_id] = failure.retry_at
+                return False
+            group.given_up += 1
+        else:
+            group.handled += 1
         group.finished += 1
-        group.handled += 1
         group.done_ids.append(item.update_id)
         return True
 
-    def _failed_in(self, session: Session, item: _Item, update: Update | None, exc: Exception,
-                   group: _Group) -> bool:
-        """Record a failure in the group's transaction: retry later, or give up after ``max_attempts``."""
+    def _settle_failure(self, scope: Callable[[], AbstractContextManager[Session]], item: _Item,
+                        update: Update | None, exc: Exception) -> Failure:
+        """Record that handling ``item`` raised ``exc``, in transactions opened by ``scope``: below
+        ``max_attempts`` a failure to retry after a jittered exponential back-off; then give up: the update is
+        marked processed with its error and ``on_give_up`` is told in the same transaction (if that fails, the
+        mark is written alone)."""
         error = f"{exc.__class__.__name__}: {exc}"[:2000]
         attempts = item.attempts + 1
         now = self.clock()
         log.warning("update %s failed (attempt %d): %s", item.update_id, attempts, error, exc_info=exc)
         if attempts < self.max_attempts:
-            with session.begin_nested():
+            with scope() as session:
                 inbox.record_failure(session, item.update_id, error=error, now=now)
             delay = min(self.retry_cap, self.retry_base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
-            group.retry_at[item.update_id] = time.monotonic() + delay
-            return False
-        self._give_up_in(session, item, update, error, now)
-        group.finished += 1
-        group.given_up += 1
-        group.done_ids.append(item.update_id)
-        return True
-
-    def _give_up_in(self, session: Session, item: _Item, update: Update | None, error: str, now: datetime) -> None:
+            return Failure(time.monotonic() + delay)
         log.error("giving up on update %s after %d attempts: %s", item.update_id, self.max_attempts, error)
         if self.on_give_up is not None and update is not None:
             try:
-                with session.begin_nested():
+                with scope() as session:
                     inbox.mark_processed(session, item.update_id, now=now, error=error)
                     self.on_give_up(session, update, error, now=now)
-                return
+                return Failure(None, told=True)
             except Exception:
                 log.exception("on_give_up failed for update %s", item.update_id)
-        with session.begin_nested():
+        with scope() as session:
             inbox.mark_processed(session, item.update_id, now=now, error=error)
+        return Failure(None)
 
+
+def _savepoint(session: Session) -> Callable[[], AbstractContextManager[Session]]:
+    """Transactions for :meth:`GroupCommit._settle_failure` inside the group's: savepoints of ``session``."""
+
+    @contextmanager
+    def scope() -> Iterator[Session]:
+        with session.begin_nested():
+            yield session
+
+    return scope

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,39 +171,16 @@ class InboxProcessor(GroupCommit):
         except Exception as exc:
             if is_outage(exc):
                 raise  # the database is away or the lease lost: not this update's fault (the loop backs off)
-            return self._failed(item, update, exc)
+            failure = self._settle_failure(lambda: session_scope(self.engine), item, update, exc)
+            if failure.retry_at is not None:
+                self._retry_at[item.update_id] = failure.retry_at
+                return False
+            self._retry_at.pop(item.update_id, None)
+            self.given_up += 1
+            if failure.told:
+                self._committed()
+            return True
         self._retry_at.pop(item.update_id, None)
         self.processed += 1
         self._committed()
         return True
-
-    def _failed(self, item: _Item, update: Update | None, exc: Exception) -> bool:
-        error = f"{exc.__class__.__name__}: {exc}"[:2000]
-        attempts = item.attempts + 1
-        now = self.clock()
-        log.warning("update %s failed (attempt %d): %s", item.update_id, attempts, error, exc_info=exc)
-        if attempts < self.max_attempts:
-            with session_scope(self.engine) as session:
-                inbox.record_failure(session, item.update_id, error=error, now=now)
-            delay = min(self.retry_cap, self.retry_base * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
-            self._retry_at[item.update_id] = time.monotonic() + delay
-            return False
-        self._give_up(item, update, error, now)
-        return True
-
-    def _give_up(self, item: _Item, update: Update | None, error: str, now: datetime) -> None:
-        log.error("giving up on update %s after %d attempts: %s", item.update_id, self.max_attempts, error)
-        self._retry_at.pop(item.update_id, None)
-        self.given_up += 1
-        if self.on_give_up is not None and update is not None:
-            try:
-                with session_scope(self.engine) as session:
-                    inbox.mark_processed(session, item.update_id, now=now, error=error)
-                    self.on_give_up(session, update, error, now=now)
-                self._committed()
-                return
-            except Exception:
-                log.exception("on_give_up failed for update %s", item.update_id)
-        with session_scope(self.engine) as session:
-            inbox.mark_processed(session, item.update_id, now=now, error=error)
-
