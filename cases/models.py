@@ -144,6 +144,9 @@ class Ticket(SQLModel, table=True):
     rating: int | None = None
     merged_into: int | None = Field(default=None, foreign_key="ticket.id")
     held: bool = False
+    # an Open311 POST's media_url and attribute answers (migration 0008); never in a GET but media_url
+    media_url: str | None = None
+    service_attributes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
     @property
     def number(self) -> str:

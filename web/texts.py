@@ -52,6 +52,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "w_vs_previous": {"zh": "较前30天", "en": "vs the 30 days before:"},
     "w_points_unit": {"zh": "个百分点", "en": " pts"},
     "w_photo": {"zh": "照片", "en": "Photo"},
+    "w_media_url": {"zh": "来件附带的媒体链接", "en": "Media link sent with the request"},
     "w_trend": {"zh": "近30天走势", "en": "The last 30 days"},
     "w_trend_new": {"zh": "新增", "en": "new"},
     "w_trend_closed": {"zh": "结案", "en": "closed"},
@@ -155,7 +156,7 @@ def event_label(kind: str, lang: str) -> str:
     return (entry.get(lang) or entry["zh"]) if entry else kind
 
 
-def wt(key: str, lang: str, **values: object) -> str:
+def wt(key: str, lang: str, /, **values: object) -> str:
     """The console text for ``key`` (or a bot catalogue key) in ``lang``, filled with ``values``."""
     entry = CATALOGUE.get(key) or BOT_CATALOGUE[key]
     template = entry.get(lang) or entry["zh"]

@@ -1,6 +1,7 @@
-"""Per-day ticket figures and open counts kept by triggers (``ticket_figures``, ``ticket_now``, ``figure_day``;
-:mod:`cases.figures`), and a partial index of the escalated tickets, so
-the console's overview and map and the digest read day rows instead of every ticket of their windows.
+"""Per-day ticket figures and open counts kept by triggers (``ticket_figures``, ``ticket_now``,
+``figure_day``; :mod:`cases.figures`) and a partial index of the escalated tickets, so the console's overview
+and map and the digest read day rows instead of every ticket of their windows; and the ticket's Open311
+``media_url`` and attribute answers (:mod:`cases.georeport`).
 
 The figures are built here for the time zone the caller passes (``config.attributes["timezone"]``) or the
 rules' default; a process whose rules name another zone rebuilds them once (:func:`cases.figures.ensure`),
@@ -52,6 +53,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_ticket_escalated", "ticket", ["status", "area", "escalation_level"],
                     sqlite_where=sa.text("escalation_level > 0"), postgresql_where=sa.text("escalation_level > 0"))
+    op.add_column("ticket", sa.Column("media_url", sa.String(), nullable=True))
+    op.add_column("ticket", sa.Column("service_attributes", sa.JSON(), nullable=True))
     bind = op.get_bind()
     figures.create_triggers(bind)
     zone = context.config.attributes.get("timezone") or Rules.model_fields["timezone"].default
@@ -61,6 +64,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the triggers and the tables."""
     figures.drop_triggers(op.get_bind())
+    op.drop_column("ticket", "service_attributes")
+    op.drop_column("ticket", "media_url")
     op.drop_index("ix_ticket_escalated", table_name="ticket")
     op.drop_table("ticket_now")
     op.drop_table("ticket_figures")
