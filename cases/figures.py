@@ -1,5 +1,5 @@
-"""Per-day figures kept as tickets change (table ``ticket_figures``), so the digest and the console read a
-few thousand day rows instead of every ticket of a 30-day window.
+"""Figures kept as tickets change (tables ``ticket_figures`` per day and ``ticket_now``), so the digest and
+the console read a few thousand rows instead of every ticket of a 30-day window or every open one.
 
 A ticket counts in at most four rows, by the local day (table ``figure_day``: the rules' zone's days and
 the UTC moment each begins) of:
@@ -13,12 +13,19 @@ the UTC moment each begins) of:
   done (``late_done``, counted in the day that moment ends or falls in: a ticket done at midnight is done at
   the end of the day before), worker 0. Tickets in draft, cancelled or merged, and open or claimed ones paused
   now, count in neither. The tickets overdue at the end of day *d* are then the late ones not done, less
-  ``late_due`` after *d*, plus ``late_done`` after *d* (:func:`overdue_at_day_ends`).
+  ``late_due`` after *d*, plus ``late_done`` after *d* (:func:`cases.digest_figures.per_grid`).
+
+and, per grid and category, in ``ticket_now``: open or claimed now (``open``), open and held for review
+(``held``), open or claimed, not paused, with a ``resolve_by`` and not done (``late_open``, the base of the
+overdue trend).
 
 These are exactly the digest's definitions (:mod:`cases.digest`). Database triggers on ``ticket`` (created
 by migration 0008 with :func:`create_triggers`) take a row's old contribution away and add its new one in
 the same transaction as any insert, update or delete, whatever code or tool makes it; an update that
-changes none of the columns involved costs nothing. :func:`rebuild` recomputes the table from the tickets
+changes none of the columns involved costs nothing (an insert costs a few upserts: about 0.2–0.4 ms per
+ticket in a bulk load on SQLite). On PostgreSQL two transactions touching the same figure row wait for each
+other until the first commits (and one that touches rows in the opposite order of another is ended as a
+deadlock, to be retried). :func:`rebuild` recomputes the table from the tickets
 (the migration does for existing tickets; ``gridbot db rebuild-figures``; :func:`ensure` when the rules'
 zone is not the calendar's). Readers use the table only while its zone is the rules' (:func:`ready`);
 otherwise they compute from the tickets' indexes, as before, with the same result.
