@@ -18,6 +18,7 @@ from bot.notifier import TelegramNotifier
 from bot.runtime import Job, JobFn, Runtime
 from cases.clock import Clock, utcnow
 from cases.db import make_engine, read_scope, session_scope, upgrade
+from cases.figures import ensure as ensure_figures
 from cases.holiday_calendar import check_calendar_at
 from cases.retention import prune
 from cases.routing.examples import ExampleError
@@ -128,6 +129,7 @@ def build_app(settings: Settings, *, rules: Rules | None = None, engine: Engine 
     rules = rules if rules is not None else load_rules(settings.rules)
     if migrate:
         _apply_renames(engine, rules, clock())
+        ensure_figures(engine, rules)  # the digest's day figures in the rules' time zone (once, if they are not)
     calendar = check_calendar_at(rules, clock())
     for line in calendar.problems + calendar.warnings:
         log.warning("rules: %s", line)

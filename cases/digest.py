@@ -41,6 +41,7 @@ from sqlmodel import Session
 from cases.clock import as_utc
 from cases.db import insert_if_new, insert_ignoring, read_scope, session_scope
 from cases.digest_figures import per_grid, quantiles, trend_overdue
+from cases.figures import ready
 from cases.holiday_calendar import missing_years
 from cases.models import DigestLog, Person, Role, RoleAssignment, Status
 from cases.models import Ticket as TicketModel
@@ -199,41 +200,33 @@ def build_digest(
     if area not in rules.areas:
         raise ValueError(f"unknown area {area!r}")
     now = as_utc(now)
-    day_end = local_midnight(rules, day + timedelta(days=1))
-    start_7 = local_midnight(rules, day - timedelta(days=6))
     start_30 = local_midnight(rules, day - timedelta(days=TREND_DAYS - 1))
     where = _area_filter(rules, area)
     active = T.c.status.in_(ACTIVE)
     overdue = and_(active, T.c.paused_at.is_(None), T.c.resolve_by < now)
     days = [day - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
     edges = [local_midnight(rules, d + timedelta(days=1)) for d in days]
-    figures = per_grid(session, where, start_30, edges, now, new_from=edges[-2] if light else start_30)
-    last, week = TREND_DAYS - 1, range(TREND_DAYS - 7, TREND_DAYS)
+    kept = (None if area == rules.root else rules.grids_within(area), days) if ready(session, rules) else None
+    figures = per_grid(session, where, start_30, edges, now, new_from=edges[-2] if light else start_30, kept=kept)
     rows = {grid: GridRow(grid) for grid in rules.grids_within(area)}
     digest = Digest(area=area, kind=rules.areas[area].kind, day=day, generated_at=now)
-    digest.trend = [TrendPoint(d) for d in days]
-    for grid, f in figures.items():
-        new, closed_n = f.new.get(last, 0), f.closed.get(last, 0)
-        c7, t7 = sum(f.closed.get(i, 0) for i in week), sum(f.on_time.get(i, 0) for i in week)
-        c30, t30 = sum(f.closed.values()), sum(f.on_time.values())
-        digest.new += new
-        digest.closed += closed_n
+    digest.trend = [TrendPoint(d, new=n, closed=c) for d, n, c in zip(days, figures.new, figures.closed, strict=True)]
+    for grid, f in figures.grids.items():
+        digest.new += f.new
+        digest.closed += f.closed
         digest.open += f.open
         digest.overdue += f.overdue
         digest.held += f.held
         digest.max_level = max(digest.max_level, f.max_level)
-        digest.closed_7d += c7
-        digest.on_time_7d += t7
-        digest.closed_30d += c30
-        digest.on_time_30d += t30
-        digest.reworked_30d += sum(f.reworked.values())
-        for i, point in enumerate(digest.trend):
-            point.new += f.new.get(i, 0)
-            point.closed += f.closed.get(i, 0)
+        digest.closed_7d += f.closed_7d
+        digest.on_time_7d += f.on_time_7d
+        digest.closed_30d += f.closed_30d
+        digest.on_time_30d += f.on_time_30d
+        digest.reworked_30d += f.reworked_30d
         if grid in rows:
             row = rows[grid]
-            row.new, row.closed, row.open, row.overdue, row.max_level = new, closed_n, f.open, f.overdue, f.max_level
-            row.closed_30d, row.on_time_30d = c30, t30
+            row.new, row.closed, row.open, row.overdue, row.max_level = f.new, f.closed, f.open, f.overdue, f.max_level
+            row.closed_30d, row.on_time_30d = f.closed_30d, f.on_time_30d
     for row in rows.values():
         row.on_time_rate_30d = _rate(row.on_time_30d, row.closed_30d)
         row.status = rag_status(max_level=row.max_level, overdue=row.overdue, on_time_rate=row.on_time_rate_30d)
@@ -248,18 +241,29 @@ def build_digest(
         digest.holidays_missing = missing_years(rules, day)
     if light:
         return digest
-    opened = func.coalesce(T.c.opened_at, T.c.created_at)
-    claim = (_seconds(session, T.c.claimed_at, opened), and_(where, T.c.claimed_at >= start_7,
-                                                              T.c.claimed_at < day_end))
-    solve = (_seconds(session, T.c.resolved_at, opened), and_(where, T.c.resolved_at >= start_7,
-                                                               T.c.resolved_at < day_end))
-    digest.median_claim_seconds, digest.p90_claim_seconds = quantiles(session, *claim, (0.5, 0.9))
-    digest.median_resolve_seconds, digest.p90_resolve_seconds = quantiles(session, *solve, (0.5, 0.9))
+    (digest.median_claim_seconds, digest.p90_claim_seconds, digest.median_resolve_seconds,
+     digest.p90_resolve_seconds) = times(session, rules=rules, area=area, day=day)
     counted = and_(T.c.status.not_in((Status.DRAFT, Status.CANCELLED, Status.MERGED)),
                    not_(and_(active, T.c.paused_at.is_not(None))))
-    for point, late in zip(digest.trend, trend_overdue(session, where, edges, counted), strict=True):
+    late_by_day = figures.overdue if figures.overdue is not None else trend_overdue(session, where, edges, counted)
+    for point, late in zip(digest.trend, late_by_day, strict=True):
         point.overdue = late
     return digest
+
+
+def times(session: Session, *, rules: Rules, area: str, day: date) -> tuple[float | None, ...]:
+    """Median and 90th percentile of the time to claim, then of the time to resolve, over the claims and
+    resolutions made in the 7 days ending with ``day`` (exact: read through the claimed_at and resolved_at
+    covering indexes)."""
+    where = _area_filter(rules, area)
+    start_7 = local_midnight(rules, day - timedelta(days=6))
+    day_end = local_midnight(rules, day + timedelta(days=1))
+    opened = func.coalesce(T.c.opened_at, T.c.created_at)
+    claim = quantiles(session, _seconds(session, T.c.claimed_at, opened),
+                      and_(where, T.c.claimed_at >= start_7, T.c.claimed_at < day_end), (0.5, 0.9))
+    solve = quantiles(session, _seconds(session, T.c.resolved_at, opened),
+                      and_(where, T.c.resolved_at >= start_7, T.c.resolved_at < day_end), (0.5, 0.9))
+    return (*claim, *solve)
 
 
 def _overdue_list(

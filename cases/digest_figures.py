@@ -3,22 +3,25 @@
 Each query is bounded by an indexed time window or by the active statuses, and reads only index entries
 (covering indexes of migration 0007): tickets created in the 30 days, closed in them, claimed and resolved in
 the 7 days, open or claimed now, and for the trend's overdue counts those done after the trend began or not
-done yet. Per-day figures come back per (grid, day) and are summed here. The definitions are those of
+done yet. Per-day figures come back per (grid, day) and are summed here. When the day figures are kept
+(:mod:`cases.figures`, the usual case) those windows and the open counts are read from them instead, and
+only the overdue and the escalated tickets from the indexes. The definitions are those of
 :mod:`cases.digest`; only the way of computing them differs.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
+from cases import figures as kept_figures
 from cases.models import Status
 from cases.models import Ticket as TicketModel
 
@@ -38,25 +41,47 @@ def _sum(condition: ColumnElement[bool]) -> Any:
 
 @dataclass
 class GridFigures:
-    """One grid's counts: ``new``/``closed``/``on_time``/``reworked`` per trend day (index 0..days-1)."""
+    """One grid's counts: now (open, overdue, max level, held) and for the trend's last day, its last 7 and
+    all its 30 days (new and closed that day; closed, on time and reworked in the windows)."""
 
     open: int = 0
     overdue: int = 0
     max_level: int = 0
     held: int = 0
-    new: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    closed: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    on_time: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    reworked: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    new: int = 0
+    closed: int = 0
+    closed_7d: int = 0
+    on_time_7d: int = 0
+    closed_30d: int = 0
+    on_time_30d: int = 0
+    reworked_30d: int = 0
+
+
+@dataclass
+class AreaFigures:
+    """The grids' figures and, per trend day (index 0..days-1), the area's new and closed; with kept figures
+    also the tickets overdue at each day's end."""
+
+    grids: dict[str | None, GridFigures]
+    new: list[int]
+    closed: list[int]
+    overdue: list[int] | None = None
+
+
+def _grid(figures: dict[str | None, GridFigures], area: str | None) -> GridFigures:
+    return figures.setdefault(area or None, GridFigures())
 
 
 def per_grid(session: Session, where: ColumnElement[bool], start: datetime, edges: list[datetime], now: datetime,
-             *, new_from: datetime) -> dict[str | None, GridFigures]:
-    """Per grid: open/overdue/max level now, and per trend day (``edges``: the end of each day, the first day
-    beginning at ``start``) closed, closed on time, reworked, and new (counted from ``new_from`` on: the
-    trend's start, or only the last day when the trend is not wanted)."""
-    end = edges[-1]
-    figures: dict[str | None, GridFigures] = defaultdict(GridFigures)
+             *, new_from: datetime, kept: tuple[list[str] | None, list[date]] | None = None) -> AreaFigures:
+    """The figures of the grids matching ``where``: now as of ``now``, and for the trend days (``edges``: the
+    end of each day, the first day beginning at ``start``; new counted from ``new_from`` on: the trend's
+    start, or only the last day when the trend is not wanted). With ``kept`` (the grids, None for all, and
+    the trend's local days) they come from the kept figures (:mod:`cases.figures`) and a few index lookups."""
+    if kept is not None:
+        return _from_kept(session, where, now, *kept)
+    figures: dict[str | None, GridFigures] = {}
+    days = len(edges)
     # coalesce() keeps SQLite from walking the whole (area, status) index just to get the groups in order:
     # the active tickets are found through the status-led covering index instead.
     grouped = func.coalesce(T.c.area, "")
@@ -66,15 +91,19 @@ def per_grid(session: Session, where: ColumnElement[bool], start: datetime, edge
                _sum(and_(T.c.held.is_(True), T.c.status == Status.OPEN.value)))
         .where(T.c.status.in_(ACTIVE), where).group_by(grouped)
     ):
-        row = figures[area or None]
+        row = _grid(figures, area)
         row.open, row.overdue, row.max_level, row.held = n, late, level, held
+    end = edges[-1]
+    new_by_day, closed_by_day = [0] * days, [0] * days
     created = bucket(T.c.created_at, edges, strict=False)
     for area, day, n in session.execute(
         select(T.c.area, created, func.count())
         .where(T.c.created_at >= new_from, T.c.created_at < end, T.c.status != Status.MERGED.value,
                where).group_by(T.c.area, created)
     ):
-        figures[area].new[day] += n
+        new_by_day[day] += n
+        if day == days - 1:
+            _grid(figures, area).new += n
     closed = bucket(T.c.closed_at, edges, strict=False)
     done = func.coalesce(T.c.resolved_at, T.c.closed_at)
     on_time = or_(T.c.resolve_by.is_(None), done <= T.c.resolve_by)
@@ -83,11 +112,56 @@ def per_grid(session: Session, where: ColumnElement[bool], start: datetime, edge
         .where(T.c.closed_at >= start, T.c.closed_at < end, T.c.status == Status.CLOSED.value,
                where).group_by(T.c.area, closed)
     ):
-        row = figures[area]
-        row.closed[day] += n
-        row.on_time[day] += ok
-        row.reworked[day] += rework
-    return figures
+        row = _grid(figures, area)
+        closed_by_day[day] += n
+        row.closed += n if day == days - 1 else 0
+        if day >= days - 7:
+            row.closed_7d += n
+            row.on_time_7d += ok
+        row.closed_30d += n
+        row.on_time_30d += ok
+        row.reworked_30d += rework
+    return AreaFigures(figures, new_by_day, closed_by_day)
+
+
+def _from_kept(session: Session, where: ColumnElement[bool], now: datetime, grids: list[str] | None,
+               days: list[date]) -> AreaFigures:
+    figures: dict[str | None, GridFigures] = {}
+    now_rows = kept_figures.now_by_grid(session, grids)
+    for area, n, held, _ in now_rows:
+        row = _grid(figures, area)
+        row.open, row.held = n, held
+    # the overdue and the escalated are few: found through (status, resolve_by) and the partial index of the
+    # escalated (its condition written out literally, so SQLite sees the query implies it)
+    grouped = func.coalesce(T.c.area, "")
+    for area, n in session.execute(
+        select(grouped, func.count())
+        .where(T.c.status.in_(ACTIVE), T.c.resolve_by < now, T.c.paused_at.is_(None), where).group_by(grouped)
+    ):
+        _grid(figures, area).overdue = n
+    for area, level in session.execute(
+        select(grouped, func.max(T.c.escalation_level))
+        .where(T.c.status.in_(ACTIVE), T.c.escalation_level > literal_column("0"), where).group_by(grouped)
+    ):
+        _grid(figures, area).max_level = level
+    for area, new, closed_n, c7, t7, c30, t30, r30 in kept_figures.window_by_grid(session, grids, days[0], days[-1]):
+        row = _grid(figures, area)
+        row.new, row.closed, row.closed_7d, row.on_time_7d = new, closed_n, c7, t7
+        row.closed_30d, row.on_time_30d, row.reworked_30d = c30, t30, r30
+    new_by_day, closed_by_day = [0] * len(days), [0] * len(days)
+    late_open = sum(n for _, _, _, n in now_rows)
+    change: dict[int, int] = defaultdict(int)
+    for day, new, closed_n, due, done in kept_figures.by_day(session, grids, days[0]):
+        i = (day - days[0]).days
+        if i < len(days):
+            new_by_day[i], closed_by_day[i] = new, closed_n
+        change[i] += due - done
+    # overdue at the end of day i: the late not done, less those due after it, plus those done after it
+    overdue, later = [0] * len(days), sum(n for i, n in change.items() if i >= len(days))
+    for i in range(len(days) - 1, -1, -1):
+        overdue[i] = late_open - later
+        later += change.get(i, 0)
+    return AreaFigures(figures, new_by_day, closed_by_day, overdue)
 
 
 def trend_overdue(session: Session, where: ColumnElement[bool], edges: list[datetime],

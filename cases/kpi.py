@@ -3,13 +3,18 @@ the same code the daily digest and its export use) plus the few it does not carr
 
 * 按期处置率 (on-time resolution, 7 days): ``digest.on_time_rate_7d``.
 * 按期结案率 (on-time closure, 30 days) counts open overdue tickets as late:
-  ``on_time_30d / (closed_30d + overdue now)``.
+  ``on_time_30d / (closed_30d + overdue)`` (overdue now; for the previous period, at its last day's end).
 * 返工率 (rework, 30 days): ``digest.rework_rate_30d``.
 * 满意率 (satisfaction, 30 days): of tickets closed in the window and rated, the share rated 4 or 5.
+* times to claim and to resolve (7 days): the digest's medians and 90th percentiles, exact.
 * held now: reports held for a leader's review (flood holds), still open.
 * league tables: grids from the digest's grid rows; workers by tickets they closed in 30 days; the teams the
   area oversees by their tickets closed in 30 days, with their open and overdue now.
-* change: each digest rate minus the same rate for the 30 days before.
+* change: each card's figure minus the same figure for the period 30 days earlier (:class:`Cards`; the
+  "now" counts open and held have none).
+
+Closed-ticket counts per worker come from the kept day figures (:mod:`cases.figures`) when they are kept in
+the rules' zone, otherwise from the tickets' closed-window index.
 """
 
 from __future__ import annotations
@@ -19,17 +24,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from cases.digest import TREND_DAYS, Digest, build_digest, local_midnight
+from cases import figures
+from cases.digest import TREND_DAYS, Digest, build_digest, local_midnight, times
 from cases.models import ACTIVE_STATUSES, Person, Status
 from cases.models import Ticket as TicketModel
 from cases.rules.schema import Rules
 from cases.services.authz import target_in_scope
 
 T = TicketModel.__table__  # type: ignore[attr-defined]
-P = Person.__table__  # type: ignore[attr-defined]
-SATISFIED_FROM = 4
+SATISFIED_FROM = figures.SATISFIED_FROM
 
 
 @dataclass
@@ -48,12 +53,21 @@ class WorkerRow:
 
 
 @dataclass(frozen=True)
-class Rates:
-    """The digest's rates for one period (the same definitions, for the comparison)."""
+class Cards:
+    """The figures of the KPI cards that have a change, for one period (definitions above)."""
 
     on_time_rate_7d: float | None
-    on_time_rate_30d: float | None
+    on_time_close_rate: float | None
     rework_rate_30d: float | None
+    satisfaction_rate: float | None
+    median_claim_seconds: float | None
+    p90_claim_seconds: float | None
+    median_resolve_seconds: float | None
+    p90_resolve_seconds: float | None
+    new: int
+    closed_7d: int
+    closed_30d: int
+    overdue: int
 
 
 @dataclass
@@ -77,19 +91,28 @@ class Overview:
     """Everything the overview page shows for one area and day."""
 
     digest: Digest
-    on_time_close_rate: float | None
-    satisfaction_rate: float | None
+    cards: Cards
     rated_30d: int
     held: int
     workers: list[WorkerRow]
     teams: list[TeamRow] = field(default_factory=list)
-    previous: Rates | None = None  # the same rates for the 30 days before (their change)
+    previous: Cards | None = None  # the same figures 30 days earlier (their change)
+
+    @property
+    def on_time_close_rate(self) -> float | None:
+        """按期结案率 (open overdue tickets counted as late)."""
+        return self.cards.on_time_close_rate
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率."""
+        return self.cards.satisfaction_rate
 
     def change(self, name: str) -> float | None:
-        """``name``'s rate now minus in the previous period (None when either has nothing to rate)."""
+        """The card ``name``'s figure now minus in the previous period (None when either is unknown)."""
         if self.previous is None:
             return None
-        now, before = getattr(self.digest, name), getattr(self.previous, name)
+        now, before = getattr(self.cards, name), getattr(self.previous, name)
         return None if now is None or before is None else now - before
 
 
@@ -108,47 +131,76 @@ def _closed_within(rules: Rules, day: date, days: int) -> Any:
                 T.c.closed_at < local_midnight(rules, day + timedelta(days=1)))
 
 
-def _rates(session: Session, rules: Rules, where: list[Any], day: date) -> Rates:
-    """The digest's closure rates for the windows ending with ``day`` (one scan of the closed window)."""
+def closed_by_worker(session: Session, rules: Rules, area: str, day: date) -> list[tuple[int, int, int, int, int]]:
+    """(worker, closed, on time, rated, rated 4 or 5) of the tickets closed in the 30 days ending with ``day``
+    (worker 0: held by nobody)."""
+    grids = None if area == rules.root else rules.grids_within(area)
+    if figures.ready(session, rules):
+        return figures.by_worker(session, grids, day - timedelta(days=TREND_DAYS - 1), day)
     done = func.coalesce(T.c.resolved_at, T.c.closed_at)
     on_time = (T.c.resolve_by.is_(None)) | (done <= T.c.resolve_by)
-    week = T.c.closed_at >= local_midnight(rules, day - timedelta(days=6))
-    c30, t30, rework, c7, t7 = session.execute(
-        select(func.count(), _sum(on_time), _sum(T.c.reopen_count > 0), _sum(week), _sum(and_(week, on_time)))
-        .select_from(T).where(_closed_within(rules, day, TREND_DAYS), *where)
-    ).one()
-    return Rates(on_time_rate_7d=_rate(int(t7), int(c7)), on_time_rate_30d=_rate(int(t30), int(c30)),
-                 rework_rate_30d=_rate(int(rework), int(c30)))
+    holder = func.coalesce(T.c.claimed_by, 0)
+    rows = session.execute(
+        select(holder, func.count(), _sum(on_time), _sum(T.c.rating.is_not(None)), _sum(T.c.rating >= SATISFIED_FROM))
+        .where(_closed_within(rules, day, TREND_DAYS), *([] if grids is None else [T.c.area.in_(grids)]))
+        .group_by(holder)
+    ).all()
+    return [(int(w), int(c), int(t), int(r), int(s)) for w, c, t, r, s in rows]
+
+
+def _cards(digest: Digest, overdue: int, by_worker: list[tuple[int, int, int, int, int]]) -> Cards:
+    rated, satisfied = sum(r[3] for r in by_worker), sum(r[4] for r in by_worker)
+    return Cards(
+        on_time_rate_7d=digest.on_time_rate_7d,
+        on_time_close_rate=_rate(digest.on_time_30d, digest.closed_30d + overdue),
+        rework_rate_30d=digest.rework_rate_30d,
+        satisfaction_rate=_rate(satisfied, rated),
+        median_claim_seconds=digest.median_claim_seconds, p90_claim_seconds=digest.p90_claim_seconds,
+        median_resolve_seconds=digest.median_resolve_seconds, p90_resolve_seconds=digest.p90_resolve_seconds,
+        new=digest.new, closed_7d=digest.closed_7d, closed_30d=digest.closed_30d, overdue=overdue)
+
+
+def previous_cards(session: Session, *, rules: Rules, area: str, day: date, now: datetime) -> Cards:
+    """The cards of the period ending 30 days before ``day``; overdue is the count at that day's end. From the
+    kept figures (sums over the period's days and the exact times) when they are kept, else from its digest."""
+    before = day - timedelta(days=TREND_DAYS)
+    if not figures.ready(session, rules):
+        digest = build_digest(session, rules=rules, area=area, day=before, now=now, max_listed=0)
+        return _cards(digest, digest.trend[-1].overdue, closed_by_worker(session, rules, area, before))
+    grids = None if area == rules.root else rules.grids_within(area)
+    sums = figures.totals(session, grids, before - timedelta(days=TREND_DAYS - 1), before)
+    overdue = sum(late for *_, late in figures.now_by_grid(session, grids)) - sums["late_change_after"]
+    median_claim, p90_claim, median_resolve, p90_resolve = times(session, rules=rules, area=area, day=before)
+    return Cards(
+        on_time_rate_7d=_rate(sums["on_time_7d"], sums["closed_7d"]),
+        on_time_close_rate=_rate(sums["on_time"], sums["closed"] + overdue),
+        rework_rate_30d=_rate(sums["reworked"], sums["closed"]),
+        satisfaction_rate=_rate(sums["satisfied"], sums["rated"]),
+        median_claim_seconds=median_claim, p90_claim_seconds=p90_claim,
+        median_resolve_seconds=median_resolve, p90_resolve_seconds=p90_resolve,
+        new=sums["new_last"], closed_7d=sums["closed_7d"], closed_30d=sums["closed"], overdue=overdue)
 
 
 def overview(session: Session, *, rules: Rules, area: str, day: date, now: datetime,
              compare: bool = True) -> Overview:
     """The KPIs of ``area`` for ``day`` (windows end with it), counts "now" as of ``now``; with ``compare``
-    also the digest of the previous 30-day period, for the change of each rate (without: the light digest,
-    no times to claim and resolve, for the map)."""
+    also the cards of the period 30 days earlier, for each card's change (without: the light digest, no
+    times to claim and resolve)."""
     digest = build_digest(session, rules=rules, area=area, day=day, now=now, max_listed=0, light=not compare)
-    where = [] if area == rules.root else [T.c.area.in_(rules.grids_within(area))]
-    done = func.coalesce(T.c.resolved_at, T.c.closed_at)
-    on_time = (T.c.resolve_by.is_(None)) | (done <= T.c.resolve_by)
-    workers, rated, satisfied = [], 0, 0
-    for pid, name, n, ok, stars, happy in session.execute(
-        select(T.c.claimed_by, P.c.name, func.count(), _sum(on_time), _sum(T.c.rating.is_not(None)),
-               _sum(T.c.rating >= SATISFIED_FROM))
-        .select_from(T.outerjoin(P, P.c.id == T.c.claimed_by))
-        .where(_closed_within(rules, day, TREND_DAYS), *where).group_by(T.c.claimed_by, P.c.name)
-    ):
-        rated, satisfied = rated + stars, satisfied + happy
-        if pid is not None:
-            workers.append(WorkerRow(person_id=pid, name=name or f"#{pid}", closed_30d=n, on_time_30d=int(ok)))
+    by_worker = closed_by_worker(session, rules, area, day)
+    names = dict(session.execute(
+        select(col(Person.id), col(Person.name)).where(col(Person.id).in_([w for w, *_ in by_worker if w]))
+    ).all()) if by_worker else {}
+    workers = [WorkerRow(person_id=w, name=names.get(w) or f"#{w}", closed_30d=c, on_time_30d=t)
+               for w, c, t, _, _ in by_worker if w and c]
     workers.sort(key=lambda w: (-(w.on_time_rate or 0.0), -w.closed_30d, w.name))
     return Overview(
         digest=digest,
-        on_time_close_rate=_rate(digest.on_time_30d, digest.closed_30d + digest.overdue),
-        satisfaction_rate=_rate(int(satisfied), int(rated)),
-        rated_30d=int(rated),
+        cards=_cards(digest, digest.overdue, by_worker),
+        rated_30d=sum(r[3] for r in by_worker),
         held=digest.held,
         workers=workers,
-        previous=_rates(session, rules, where, day - timedelta(days=TREND_DAYS)) if compare else None,
+        previous=previous_cards(session, rules=rules, area=area, day=day, now=now) if compare else None,
         teams=_teams(session, rules, area, day, now),
     )
 

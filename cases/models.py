@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -103,6 +103,9 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_claimed_cover", "claimed_at", "area", "opened_at", "created_at"),
         Index("ix_ticket_resolved_cover", "resolved_at", "area", "status", "resolve_by", "opened_at",
               "created_at", "paused_at", "closed_at"),
+        # escalated tickets only (migration 0008): the console's and digest's highest level now
+        Index("ix_ticket_escalated", "status", "area", "escalation_level", sqlite_where=text("escalation_level > 0"),
+              postgresql_where=text("escalation_level > 0")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -141,6 +144,9 @@ class Ticket(SQLModel, table=True):
     rating: int | None = None
     merged_into: int | None = Field(default=None, foreign_key="ticket.id")
     held: bool = False
+    # an Open311 POST's media_url and attribute answers (migration 0008); never in a GET but media_url
+    media_url: str | None = None
+    service_attributes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
     @property
     def number(self) -> str:
@@ -326,6 +332,7 @@ __all__ = [
     "ApiKey",
     "ChatState",
     "DigestLog",
+    "FigureDay",
     "FloodHold",
     "GroupBinding",
     "InboxUpdate",
@@ -340,6 +347,8 @@ __all__ = [
     "Status",
     "Ticket",
     "TicketEvent",
+    "TicketFigures",
+    "TicketNow",
     "WebLogin",
 ]
 
@@ -360,3 +369,52 @@ class RoutingExample(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class FigureDay(SQLModel, table=True):
+    """The calendar :class:`TicketFigures` is kept by: each local day of ``zone`` and the UTC moment it
+    begins (every row carries the same zone; :mod:`cases.figures` rebuilds both when the rules' zone changes)."""
+
+    __tablename__ = "figure_day"
+
+    day: date = Field(primary_key=True)
+    starts_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, unique=True))
+    zone: str
+
+
+class TicketFigures(SQLModel, table=True):
+    """Per local day, grid (``''``: none yet), category and worker (0: nobody, and every count but those of
+    closed tickets): the tickets created that day (merged ones left out), those closed that day with how many
+    were on time, reworked, rated and rated 4 or 5, and the late ones falling due and done that day (the
+    overdue trend). Kept by database triggers in the transaction that changes a ticket
+    (migration 0008); :func:`cases.figures.rebuild` recomputes it from the tickets."""
+
+    __tablename__ = "ticket_figures"
+
+    day: date = Field(primary_key=True)
+    area: str = Field(primary_key=True)
+    category: str = Field(primary_key=True)
+    worker: int = Field(default=0, sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    # the rest are counts (cases.figures says what each counts)
+    new: int = 0
+    closed: int = 0
+    on_time: int = 0
+    reworked: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    late_due: int = 0
+    late_done: int = 0
+
+
+class TicketNow(SQLModel, table=True):
+    """Per grid (``''``: none yet) and category, the tickets open or claimed now, the open ones held for a
+    leader's review, and the open or claimed ones not paused, with a deadline and not done (the overdue trend's
+    base). Kept by the same triggers as :class:`TicketFigures` (migration 0008)."""
+
+    __tablename__ = "ticket_now"
+
+    area: str = Field(primary_key=True)
+    category: str = Field(primary_key=True)
+    open: int = 0
+    held: int = 0
+    late_open: int = 0

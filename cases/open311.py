@@ -3,7 +3,8 @@
 
 GeoReport knows two statuses: a ticket is ``open`` until it is closed, cancelled or merged. Gridbot's own
 status goes in ``status_notes``. Times carry the rules' time zone offset. Nothing about the reporter is
-included and phone-like digit runs in the description (the resident's own words) are masked.
+included and phone-like digit runs in the description (the resident's own words) are masked; ``media_url``
+is only ever the link a city system gave in its own Open311 POST (a resident's chat photo is never linked).
 """
 
 from __future__ import annotations
@@ -63,5 +64,5 @@ def service_request(ticket: Ticket, rules: Rules, *, lang: str = "zh") -> dict[s
         "zipcode": None,
         "lat": ticket.lat,
         "long": ticket.lon,
-        "media_url": None,
+        "media_url": ticket.media_url,  # only a city system's own link from an Open311 POST; chat photos never
     }

@@ -105,6 +105,27 @@ def upgrade_cmd(
     typer.echo(texts.t("db_up_to_date", common.lang(), url=shown(target)))
 
 
+@db_app.command("rebuild-figures")
+def rebuild_figures_cmd(
+    rules_path: str | None = typer.Option(None, "--rules", help="rules file (its time zone decides the days)"),
+) -> None:
+    """Recompute the day figures the console and the digest read (cases/figures.py) from the tickets, in the
+    rules' time zone. Triggers keep them up to date; this is for after a change of time zone or a restore
+    of the ticket table by hand (the bot and `gridbot web` do it by themselves when the zone changed)."""
+    from cases.db import session_scope
+    from cases.figures import rebuild
+
+    rules = open_rules(rules_path)
+    target = common.database_url()
+    engine = open_database(target)
+    try:
+        with session_scope(engine) as session:
+            rows = rebuild(session, rules.timezone)
+    finally:
+        engine.dispose()
+    typer.echo(texts.t("db_figures_rebuilt", common.lang(), url=shown(target), zone=rules.timezone, rows=rows))
+
+
 @db_app.command("prune")
 def prune_cmd(
     keep_days: int | None = typer.Option(None, "--keep-days", min=1,

@@ -69,6 +69,8 @@ CLI_TEXTS: dict[str, dict[str, str]] = {
                           "en": "the rules file {path} has errors; fix them (see `gridbot rules check`)"},
     # --- gridbot db ---
     "db_up_to_date": {"zh": "{url}：表结构已是最新", "en": "{url}: schema is up to date"},
+    "db_figures_rebuilt": {"zh": "{url}：已按时区 {zone} 重算每日统计（{rows} 行）",
+                           "en": "{url}: day figures rebuilt for time zone {zone} ({rows} rows)"},
     "db_pruned": {"zh": "已删除 {inbox} 条收件和 {outbox} 条发件记录（早于 {days} 天）",
                   "en": "deleted {inbox} inbox updates and {outbox} outbox messages older than {days} days"},
     "db_would_prune": {"zh": "将删除 {inbox} 条收件和 {outbox} 条发件记录（早于 {days} 天）",

@@ -44,7 +44,10 @@ def web(
     settings = load_settings()
     rules = open_rules()
     engine = open_database()
+    from cases.figures import ensure
     from web.serving import server, web_config
+
+    ensure(engine, rules)  # the day figures in the rules' time zone (once, if they are not)
 
     typer.echo(f"console on http://{listen}:{port}/console · Open311 on http://{listen}:{port}/open311/v2/")
     try:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from test_digest import DAY, NOW, build, digest_engine  # noqa: F401  (the fixture)
 from test_sweep import RULES, make_rules, seed_people
 
+from cases.digest import Digest
 from cases.kpi import overview
 from cases.models import Ticket
 
@@ -35,21 +36,38 @@ def test_overview_figures(digest_engine: Engine) -> None:  # noqa: F811
     [worker] = view.workers
     assert (worker.closed_30d, worker.on_time_30d) == (3, 2)
     before = build(digest_engine, day=DAY - timedelta(days=30))
-    assert view.previous is not None and view.previous.on_time_rate_30d == before.on_time_rate_30d is None
-    assert view.change("on_time_rate_30d") is None  # nothing closed in the 30 days before
+    assert view.previous is not None and view.previous.on_time_rate_7d == before.on_time_rate_7d is None
+    assert view.change("rework_rate_30d") is None  # nothing closed in the 30 days before
+    assert view.change("new") == 3 - before.new
+
+
+def _close_rate(d: Digest, overdue: int) -> float:
+    return d.on_time_30d / (d.closed_30d + overdue)
 
 
 def test_change_against_the_previous_period(digest_engine: Engine) -> None:  # noqa: F811
     with Session(digest_engine) as session:
         later = overview(session, rules=RULES, area="d", day=DAY + timedelta(days=30), now=NOW)
-    assert later.previous is not None and later.previous.on_time_rate_30d == pytest.approx(2 / 3)
-    digest = build(digest_engine)  # the comparison's rates are the digest's for that day
-    assert (later.previous.on_time_rate_7d, later.previous.rework_rate_30d) == (
-        digest.on_time_rate_7d, digest.rework_rate_30d)
-    assert later.digest.closed_30d == 0 and later.change("on_time_rate_30d") is None
+    digest = build(digest_engine)  # the previous period's cards are the digest's figures for that day
+    previous = later.previous
+    assert previous is not None
+    assert (previous.on_time_rate_7d, previous.rework_rate_30d, previous.new, previous.closed_30d) == (
+        digest.on_time_rate_7d, digest.rework_rate_30d, digest.new, digest.closed_30d)
+    assert (previous.median_claim_seconds, previous.p90_resolve_seconds) == (
+        digest.median_claim_seconds, digest.p90_resolve_seconds)
+    assert previous.median_claim_seconds is not None
+    assert previous.overdue == digest.trend[-1].overdue  # at the end of that day, not now
+    assert previous.on_time_close_rate == pytest.approx(_close_rate(digest, digest.trend[-1].overdue))
+    assert later.digest.closed_30d == 0 and later.change("rework_rate_30d") is None
+    assert later.change("closed_30d") == -digest.closed_30d
+    assert later.change("median_claim_seconds") is None  # nothing claimed in the later week
     with Session(digest_engine) as session:
         same = overview(session, rules=RULES, area="d", day=DAY + timedelta(days=20), now=NOW)
-    assert same.change("on_time_rate_30d") == pytest.approx(1 / 2 - 1)  # #3 of #3, #4 now; #7 alone then
+    now_d = build(digest_engine, day=DAY + timedelta(days=20))
+    before_d = build(digest_engine, day=DAY - timedelta(days=10))
+    assert same.change("on_time_close_rate") == pytest.approx(
+        _close_rate(now_d, now_d.overdue) - _close_rate(before_d, before_d.trend[-1].overdue))
+    assert same.change("on_time_close_rate") != 0
 
 
 def test_team_league(engine: Engine) -> None:

@@ -1,4 +1,5 @@
-"""``gridbot apikey create|list|revoke`` and ``gridbot web-login`` against a real SQLite file."""
+"""``gridbot apikey create|list|revoke``, ``gridbot web-login`` and ``gridbot db rebuild-figures`` against a real
+SQLite file."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from cases import figures
 from cases.db import make_engine, session_scope
 from cases.models import ApiKey, WebLogin
+from cases.rules.loader import load_rules
 from cases.rules.schema import Rules
 from cases.services import people
 from cases.services.api_keys import authenticate
@@ -76,4 +80,17 @@ def test_web_login_prints_a_working_link_for_staff_only(app: typer.Typer, tmp_pa
     refused = runner.invoke(app, ["web-login", "--person", str(resident_id)])
     assert refused.exit_code == 1 and "staff" in refused.output
     assert runner.invoke(app, ["web-login", "--person", "999"]).exit_code == 1
+    engine.dispose()
+
+
+def test_rebuild_figures_puts_the_days_in_the_rules_zone(app: typer.Typer, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with session_scope(engine) as s:
+        s.execute(text("UPDATE figure_day SET zone = 'UTC'"))  # as if built for another zone
+        assert not figures.ready(s, load_rules(ROOT / "routing_rules.yaml"))
+    done = runner.invoke(app, ["db", "rebuild-figures"])
+    assert done.exit_code == 0, done.output
+    assert "Asia/Shanghai" in done.output
+    with session_scope(engine) as s:
+        assert figures.ready(s, load_rules(ROOT / "routing_rules.yaml"))
     engine.dispose()

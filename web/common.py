@@ -87,7 +87,7 @@ def render(request: Request, config: WebConfig, name: str, lang: str, status: in
     """Render a template with the console's helpers bound to ``lang``."""
     rules = config.rules
     helpers = {
-        "t": lambda key, **kw: wt(key, lang, **kw),
+        "t": lambda name, /, **kw: wt(name, lang, **kw),  # positional: a text may have a {key} of its own
         "lang": lang,
         "other_lang": "en" if lang == "zh" else "zh",
         "pct": pct,

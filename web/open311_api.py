@@ -3,11 +3,14 @@
 GETs carry no personal data (see :func:`cases.open311.service_request`). Errors are the spec's array of
 ``{code, description}`` with 400 (bad input), 403 (api_key missing, wrong, out of area or over its rate)
 and 404 (unknown service or request). Paging beyond the spec's 1,000 results: ``page_size`` and
-``after`` (see :mod:`cases.georeport`).
+``after`` (see :mod:`cases.georeport`). A POST's ``media_url`` and ``attribute[code]`` (``attribute[code][]``
+for a multivaluelist) answers are checked and stored (:func:`cases.georeport.open_request`).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +19,16 @@ from fastapi import APIRouter, Request, Response
 from bot.dispatching import dispatch
 from cases.clock import as_utc
 from cases.db import read_scope, session_scope
-from cases.georeport import MAX_RESULTS, RequestQuery, one, open_request, parse_ids, search, services
+from cases.georeport import (
+    MAX_RESULTS,
+    RequestQuery,
+    one,
+    open_request,
+    parse_ids,
+    search,
+    service_definition,
+    services,
+)
 from cases.open311 import service_request
 from cases.services.api_keys import authenticate
 from cases.services.errors import InvalidInput, NotFound, PermissionDenied
@@ -83,11 +95,9 @@ def router(config: WebConfig) -> APIRouter:
                                             item_tag="service"))
 
     @api.get("/services/{code}.{fmt}")
-    def service_definition(code: str, fmt: str) -> Response:
+    def get_service_definition(request: Request, code: str, fmt: str) -> Response:
         def body() -> Response:
-            if code not in rules.categories:
-                raise NotFound(f"service_code {code!r} not found")
-            doc = {"service_code": code, "attributes": []}
+            doc = service_definition(rules, code, _lang(request))
             if fmt == "xml":
                 return respond(fmt, [doc], root="service_definitions", item_tag="service_definition")
             return respond(fmt, doc, root="service_definition", item_tag="service_definition")
@@ -127,6 +137,7 @@ def router(config: WebConfig) -> APIRouter:
     async def post_request(request: Request, fmt: str) -> Response:
         form = await request.form()
         data = {k: str(v) for k, v in form.items()}
+        attributes = _attributes(form.multi_items())
 
         def body() -> Response:
             lat, lon = _float(data.get("lat"), "lat"), _float(data.get("long"), "long")
@@ -138,7 +149,7 @@ def router(config: WebConfig) -> APIRouter:
                     session, rules=rules, key=key, service_code=data["service_code"],
                     description=data.get("description", ""), lat=lat, lon=lon,
                     address_string=data.get("address_string"), address_id=data.get("address_id") or None,
-                    now=config.clock(),
+                    now=config.clock(), media_url=data.get("media_url"), attributes=attributes,
                 )
                 dispatch(session, config.ctx, ticket, now=config.clock())
                 item = {"service_request_id": str(ticket.id), "service_notice": "", "account_id": None}
@@ -146,6 +157,19 @@ def router(config: WebConfig) -> APIRouter:
         return guarded(fmt, body)
 
     return api
+
+
+_ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]*)\](\[\])?$")
+
+
+def _attributes(items: Iterable[tuple[str, Any]]) -> dict[str, list[str]]:
+    """The form's ``attribute[code]`` and ``attribute[code][]`` fields as code: its values, in order."""
+    found: dict[str, list[str]] = {}
+    for name, value in items:
+        match = _ATTRIBUTE.match(name)
+        if match is not None:
+            found.setdefault(match.group(1), []).append(str(value))
+    return found
 
 
 def _float(value: str | None, name: str) -> float | None:

@@ -151,6 +151,7 @@ def router(config: WebConfig) -> APIRouter:
             return render(request, config, "ticket.html", who.lang, viewer=who, ticket=ticket, events=events,
                           people=people, may=may, workers=workers, why=_why(ticket, rules, who.lang),
                           outline=outline, spot=spot, area=ticket.area or rules.root,
+                          answers=_answers(ticket, rules, who.lang),
                           chain=list(reversed(rules.ancestors(ticket.area or rules.root))),
                           targets=[f"grid:{g}" for g in rules.grids] + [f"team:{t}" for t in rules.teams])
 
@@ -181,6 +182,21 @@ def _people(db: Session, ids: set[int | None]) -> dict[int, Person]:
 
 def _workers(db: Session, config: WebConfig, ticket: Ticket) -> list[Person]:
     return staff_for_target(db, config.rules, ticket.target) if ticket.target else []
+
+
+def _answers(ticket: Ticket, rules: Rules, lang: str) -> list[tuple[str, str]]:
+    """The Open311 attribute answers stored with the ticket as (question, answer) in ``lang``, in the rules'
+    order (list keys by their names; an answer to a question the rules no longer ask, by its code)."""
+    given = dict(ticket.service_attributes or {})
+    category = rules.categories.get(ticket.category)
+    out = []
+    for attribute in category.attributes if category else []:
+        if attribute.code in given:
+            value = given.pop(attribute.code)
+            values = value if isinstance(value, list) else [value]
+            names = [attribute.values[v].get(lang) if v in attribute.values else str(v) for v in values]
+            out.append((attribute.description.get(lang), "、".join(names) if lang == "zh" else ", ".join(names)))
+    return out + [(code, str(value)) for code, value in given.items()]
 
 
 def _why(ticket: Ticket, rules: Rules, lang: str) -> str:

@@ -43,14 +43,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
                   "en": "median (and p90) time from opening to claim, over claims made in the 7 days"},
     "w_f_resolve": {"zh": "7天内办结的工单，从受理到办结用时的中位数（90分位：90%的工单不超过此用时）",
                     "en": "median (and p90) time from opening to resolution, over resolutions in the 7 days"},
-    "w_f_now": {"zh": "当前状态为待认领或处理中的工单；超时 = 已过办结时限且未暂停",
-                "en": "tickets open or claimed now; overdue = past the resolve deadline and not paused"},
+    "w_f_now": {"zh": "当前状态为待认领或处理中的工单；超时 = 已过办结时限且未暂停；超时数的变化与30天前那天结束时相比",
+                "en": "tickets open or claimed now; overdue = past the resolve deadline and not paused; the "
+                      "overdue count's change is against the end of the day 30 days earlier"},
     "w_f_rag": {"zh": "红：在办工单升级≥2级或30天按期率<80%；黄：有超时或按期率<95%；其余为绿（与日报相同）",
                 "en": "red: an open ticket at escalation level ≥2 or 30-day on-time rate <80%; amber: anything "
                       "overdue or rate <95%; else green (the digest's rule)"},
     "w_vs_previous": {"zh": "较前30天", "en": "vs the 30 days before:"},
     "w_points_unit": {"zh": "个百分点", "en": " pts"},
     "w_photo": {"zh": "照片", "en": "Photo"},
+    "w_media_url": {"zh": "来件附带的媒体链接", "en": "Media link sent with the request"},
     "w_trend": {"zh": "近30天走势", "en": "The last 30 days"},
     "w_trend_new": {"zh": "新增", "en": "new"},
     "w_trend_closed": {"zh": "结案", "en": "closed"},
@@ -154,7 +156,7 @@ def event_label(kind: str, lang: str) -> str:
     return (entry.get(lang) or entry["zh"]) if entry else kind
 
 
-def wt(key: str, lang: str, **values: object) -> str:
+def wt(key: str, lang: str, /, **values: object) -> str:
     """The console text for ``key`` (or a bot catalogue key) in ``lang``, filled with ``values``."""
     entry = CATALOGUE.get(key) or BOT_CATALOGUE[key]
     template = entry.get(lang) or entry["zh"]

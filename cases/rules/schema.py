@@ -130,6 +130,28 @@ class Digest(_Strict):
     to: list[NotifyTarget] = ["street_supervisor", "district"]
 
 
+AttributeType = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
+
+
+class ServiceAttribute(_Strict):
+    """A question a city system answers when it opens a request of the category through Open311 (a GeoReport
+    v2 service definition attribute): the list types take their answers from ``values`` (key: name)."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: LocalizedText
+    datatype: AttributeType = "string"
+    required: bool = False
+    values: dict[str, LocalizedText] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _lists_have_values(self) -> ServiceAttribute:
+        if self.datatype.endswith("valuelist") and not self.values:
+            raise ValueError(f"attribute {self.code}: a {self.datatype} needs values")
+        if self.values and not self.datatype.endswith("valuelist"):
+            raise ValueError(f"attribute {self.code}: only the list types take values")
+        return self
+
+
 class Category(_Strict):
     """A kind of problem with its keywords, limits and priority."""
 
@@ -140,6 +162,16 @@ class Category(_Strict):
     priority: Priority = "normal"
     emergency_advice: LocalizedText | None = None
     renamed_from: list[str] = Field(default_factory=list, description="former ids (their tickets are moved here)")
+    attributes: list[ServiceAttribute] = Field(
+        default_factory=list, description="what a city system answers when it opens one through Open311")
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_codes_unique(cls, value: list[ServiceAttribute]) -> list[ServiceAttribute]:
+        codes = [a.code for a in value]
+        if len(codes) != len(set(codes)):
+            raise ValueError("two attributes have the same code")
+        return value
 
     @field_validator("keywords")
     @classmethod
