@@ -21,8 +21,9 @@ import os
 import random
 import signal
 import socket
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,12 +153,12 @@ class Runtime:
 
     def run_polling(self) -> None:
         """Run with long polling until SIGINT/SIGTERM; :class:`TaskDied` if a task died."""
-        asyncio.run(self._serve())
+        run_until_stopped(self._serve())
 
     def run_webhook(self, public_url: str, listen: str = "0.0.0.0", port: int = 8443) -> None:
         """Serve the webhook on ``listen:port`` (Telegram posts to ``public_url``) until SIGINT/SIGTERM;
         :class:`TaskDied` if a task died."""
-        asyncio.run(self._serve(webhook_url=public_url, listen=listen, port=port))
+        run_until_stopped(self._serve(webhook_url=public_url, listen=listen, port=port))
 
     async def serve(self, **start: Any) -> None:
         """Run inside an event loop the caller owns (e.g. beside the web console); see :meth:`_serve`."""
@@ -202,12 +203,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await stopping
             forced.cancel()
-            # Closing the loop would give SIGTERM back to its default action (death by signal, not exit 0): a
-            # late signal while the process finishes exiting is ignored instead.
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.remove_signal_handler(sig)
-                    signal.signal(sig, signal.SIG_IGN)
+            _ignore_late_signals(loop)
         if self.failure is not None:
             raise TaskDied(describe(self.failure, self._redact)) from None
 
@@ -398,3 +394,33 @@ class Runtime:
             raise
         with session_scope(self.engine) as session:
             job_log.finished(session, name=name, now=self.clock())
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _ignore_late_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """Once shut down, a stop signal does nothing. The loop's handlers are swapped for a no-op in place (one
+    ``signal.signal`` call each: there is no moment with the default action, which would end the process by the
+    signal instead of exit 0), and the main thread then blocks the signals, so that the default action the loop's
+    close puts back cannot act on them either (see :func:`run_until_stopped`)."""
+    for sig in _STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, _late_signal)
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+
+
+def _late_signal() -> None:
+    log.info("stop signal after shutdown: ignored")
+
+
+def run_until_stopped(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)``; a stop signal that arrives after the shutdown (blocked, or pending while the loop
+    closes) is discarded: ignored first, then unblocked."""
+    try:
+        asyncio.run(main)
+    finally:
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)

@@ -74,8 +74,7 @@ def _run(webhook: str | None, listen: str, port: int, web: int | None = None) ->
     app = build_app(settings, rules=rules)  # applies the migrations first
     try:
         if web is not None:
-            import asyncio
-
+            from bot.runtime import run_until_stopped
             from web.serving import run_bot_with_web, server, web_config
 
             console = server(web_config(settings, app.engine, app.rules, ctx=app.ctx), "127.0.0.1", web,
@@ -83,7 +82,7 @@ def _run(webhook: str | None, listen: str, port: int, web: int | None = None) ->
             if webhook:
                 typer.echo("--web runs with long polling; use `gridbot web` beside a webhook bot", err=True)
                 raise typer.Exit(2)
-            asyncio.run(run_bot_with_web(app.runtime, console))
+            run_until_stopped(run_bot_with_web(app.runtime, console))
         elif webhook:
             app.runtime.run_webhook(webhook, listen, port)
         else:
