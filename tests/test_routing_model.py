@@ -206,3 +206,18 @@ def test_every_held_out_emergency_is_treated_as_one(rules: Rules, bundled) -> No
 
     result = evaluate(rules, split(bundled_examples(rules))[1], bundled)
     assert result.emergencies > 50 and result.emergencies_caught == result.emergencies, result.missed
+
+
+def test_the_emergency_threshold_leaves_emergency_categories_to_their_priority(  # type: ignore[no-untyped-def]
+        rules: Rules, bundled) -> None:
+    """Training emergencies that a gas or elderly category (priority emergency) already catches do not pull the
+    probability threshold down: without those categories it is lower, so more routine reports would be raised."""
+    from cases.routing.model import train
+    from cases.routing.model_store import bundled_examples
+
+    urgent = frozenset(c for c, category in rules.categories.items() if category.priority == "emergency")
+    assert urgent and bundled.emergency_threshold > 0
+    examples = bundled_examples(rules)
+    plain = train("k", list(rules.categories), examples, lambda _: [], lambda _: 0)
+    by_category = train("k", list(rules.categories), examples, lambda _: [], lambda _: 0, emergency_categories=urgent)
+    assert by_category.emergency_threshold > plain.emergency_threshold

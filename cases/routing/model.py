@@ -5,8 +5,10 @@ one-vs-rest linear SVM scores every category; on cross-validated scores of the t
 fitted, ``t·score + a·keywords + b·keywords_in_lead``, which both calibrates the probabilities (``t``) and says how
 far to trust the rules' keyword evidence (``a``, ``b``). A second, binary SVM with Platt scaling (on the text and
 keyword evidence, not the danger signals, so it is a second opinion beside them) gives the probability that the report
-is an emergency; its threshold is the highest at which signals or probability catch 97% of the training
-emergencies in cross-validation, and it only counts when the classifier sees an emergency-prone category.
+is an emergency; its threshold is the highest at which signals, the category's own ``emergency`` priority or the
+probability catch 97% of the training emergencies in cross-validation (so the probability is not set low for
+emergencies that a gas or elderly category already makes one), and it only counts when the classifier sees an
+emergency-prone category.
 Only the train split is learned from; the held-out split (:func:`cases.routing.examples.split`) sets the
 confidence threshold (the lowest at which fewer than 1 in 20 confident decisions are wrong) and the scores
 that decide whether a retrained model may replace the current one.
@@ -191,7 +193,9 @@ def train(key: str, categories: Sequence[str], examples: Sequence[Example], keyw
     x_text = sparse.hstack([char_x, word_x]).tocsr()
     x = sparse.hstack([x_text, sparse.csr_matrix(extra_rows)]).tocsr()
     labels = np.array([order.index(e.category) for e in train_part])
-    coef, intercept, keyword_weight, lead_weight = _fit_categories(x_text, labels, len(order), extra_rows[:, :-1])
+    coef, intercept, keyword_weight, lead_weight, predicted = _fit_categories(
+        x_text, labels, len(order), extra_rows[:, :-1])
+    urgent_category = np.isin(predicted, [order.index(c) for c in emergency_categories if c in order])
     urgent = np.array([e.emergency for e in train_part])
     emergency_coef, emergency_intercept = np.zeros(x.shape[1]), -30.0
     emergency_threshold = EMERGENCY_THRESHOLD
@@ -199,7 +203,7 @@ def train(key: str, categories: Sequence[str], examples: Sequence[Example], keyw
         text_and_keywords = x.tolil()
         text_and_keywords[:, -1] = 0  # the danger signals decide on their own; this is a second opinion
         emergency_coef, emergency_intercept, emergency_threshold = _fit_binary(
-            text_and_keywords.tocsr(), urgent, extra_rows[:, -1] > 0)
+            text_and_keywords.tocsr(), urgent, (extra_rows[:, -1] > 0) | urgent_category)
     text_x = sparse.hstack([char_x, word_x]).tocsc()
     neighbours_index = _without_common(text_x.T.tocsr())
     model = RoutingModel(
@@ -237,11 +241,12 @@ def _folds(labels: np.ndarray) -> int:
 
 
 def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
-                    keyword: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+                    keyword: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray]:
     """A one-vs-rest linear SVM on the text features, stacked with the keyword evidence: on cross-validated
     SVM scores ``s``, fit ``t·s + a·kw + b·kw_lead`` (``kw``: log keyword weight per category, in the whole
     message and in its lead) by the log loss of its softmax. ``t`` calibrates the probabilities; ``a`` and
-    ``b`` say how far to trust the rules' keywords. Returns ``(coef·t, intercept·t, a, b)``."""
+    ``b`` say how far to trust the rules' keywords. Returns ``(coef·t, intercept·t, a, b, cross-validated
+    category of each row)`` (the last is ``labels`` when there are too few examples to cross-validate)."""
     from scipy.optimize import minimize
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.svm import LinearSVC
@@ -253,6 +258,7 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
         raw_coef = np.vstack([-raw_coef[0] / 2, raw_coef[0] / 2])
         raw_intercept = np.array([-raw_intercept[0] / 2, raw_intercept[0] / 2])
     params = np.array([_DEFAULT_TEMPERATURE, _DEFAULT_KEYWORD, 0.0])
+    predicted = labels
     folds = _folds(labels)
     if folds >= 2:
         scores = cross_val_predict(LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS), x, labels,
@@ -271,17 +277,19 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
 
         fitted = minimize(loss, params, method="L-BFGS-B", bounds=[(0.1, 50.0), (0.0, 10.0), (0.0, 10.0)])
         params = fitted.x
+        predicted = classes[np.argmax(params[0] * scores + params[1] * whole + params[2] * lead, axis=1)]
     coef = np.zeros((size, x.shape[1]))
     intercept = np.full(size, -50.0)  # a category without examples is never predicted
     coef[classes] = raw_coef * params[0]
     intercept[classes] = raw_intercept * params[0]
-    return coef, intercept, float(params[1]), float(params[2])
+    return coef, intercept, float(params[1]), float(params[2]), predicted
 
 
 def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray, signalled: np.ndarray) -> tuple[np.ndarray, float, float]:
     """A linear SVM for emergency or not, with Platt scaling fitted on cross-validated scores, and the probability
-    threshold: the highest at which the cross-validated training emergencies are caught (by a signal or by
-    the probability) at least :data:`EMERGENCY_CV_RECALL` of the time, kept within
+    threshold: the highest at which the cross-validated training emergencies are caught (``signalled``: by a
+    danger signal or a cross-validated category whose priority is ``emergency``; else by the probability) at
+    least :data:`EMERGENCY_CV_RECALL` of the time, kept within
     [:data:`_EMERGENCY_FLOOR`, :data:`EMERGENCY_THRESHOLD`]."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
