@@ -28,8 +28,17 @@ import numpy as np
 from scipy import sparse
 
 from cases.routing.examples import Example, split
-from cases.routing.features import char_grams, keyword_row, lead_end, tfidf_row, word_grams
+from cases.routing.features import (
+    char_grams,
+    keyword_row,
+    lead_end,
+    normalized_char_grams,
+    normalized_word_grams,
+    tfidf_row,
+    word_grams,
+)
 from cases.routing.keywords import Match
+from cases.textnorm import normalize
 
 __all__ = ["MAX_WRONG", "Prediction", "RoutingModel", "train"]
 
@@ -98,32 +107,52 @@ class RoutingModel:
     held_out: dict[str, Any] = field(default_factory=dict)
     """Held-out scores at training time: accuracy, emergency recall, sizes."""
     trained_on: int = 0
+    text_weights: np.ndarray = field(init=False, repr=False, compare=False)
+    """Per text feature (rows), its category weights then its emergency weight, ``[coef.T | emergency_coef]``:
+    one gather of the message's rows scores both. Derived from ``coef`` (not pickled)."""
+
+    def __post_init__(self) -> None:
+        width = self.text_features
+        self.text_weights = np.ascontiguousarray(
+            np.hstack([self.coef[:, :width].T, self.emergency_coef[:width, None]]))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "text_weights"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @property
     def text_features(self) -> int:
         """Number of text (non-keyword) feature columns."""
         return len(self.char_vocabulary) + len(self.word_vocabulary)
 
-    def _text_row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        char_cols, char_vals = tfidf_row(char_grams(text), self.char_vocabulary, self.char_idf)
-        word_cols, word_vals = tfidf_row(word_grams(text), self.word_vocabulary, self.word_idf)
+    def _text_row(self, norm: str) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and TF-IDF values of the normalised text ``norm``."""
+        char_cols, char_vals = tfidf_row(normalized_char_grams(norm), self.char_vocabulary, self.char_idf)
+        word_cols, word_vals = tfidf_row(normalized_word_grams(norm), self.word_vocabulary, self.word_idf)
+        if not len(word_cols):
+            return char_cols, char_vals
         columns = np.concatenate([char_cols, word_cols + len(self.char_vocabulary)])
         return columns, np.concatenate([char_vals, word_vals])
 
-    def predict(self, text: str, keywords: Sequence[Match], danger: int = 0) -> Prediction:
+    def predict(self, text: str, keywords: Sequence[Match], danger: int = 0, *,
+                normalized: str | None = None) -> Prediction:
         """Category probabilities, emergency probability and nearest examples for ``text``.
 
-        ``keywords`` are the keyword matches the router found; ``danger`` the number of danger signals.
+        ``keywords`` are the keyword matches the router found; ``danger`` the number of danger signals;
+        ``normalized`` is ``normalize(text)`` when the caller has it already (the router does).
         """
-        columns, values = self._text_row(text)
+        columns, values = self._text_row(normalize(text) if normalized is None else normalized)
         extra = _extra_row(keywords, self.categories, text, danger)
         width = self.text_features
         keyword = extra[:-1]
-        scores = (self.coef[:, columns] @ values + self.intercept + self.keyword_weight * keyword[0::2]
+        text_scores = values @ self.text_weights[columns]
+        scores = (text_scores[:-1] + self.intercept + self.keyword_weight * keyword[0::2]
                   + self.lead_weight * keyword[1::2])
         probabilities = _softmax(scores)
-        emergency = float(self.emergency_coef[columns] @ values + self.emergency_coef[width:] @ extra
-                          + self.emergency_intercept)
+        emergency = float(text_scores[-1] + self.emergency_coef[width:] @ extra + self.emergency_intercept)
         order = np.argsort(-probabilities, kind="stable")
         rounded = np.round(probabilities[order], 4).tolist()
         return Prediction(
