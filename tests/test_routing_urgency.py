@@ -21,6 +21,7 @@ def signals(rules: Rules, text: str) -> list[str]:
     # what a bystander sees, without the hazard's name
     "A sign fell off the shop and people are hurt", "Big branch fell on a man in the car park, he's not moving",
     "电线杆倒了，电线拖在地上", "有人坐在天台边上好像想跳", "Someone is trying to break into the flat below",
+    "地下车库进水了，有人下去挪车还没出来",
 ])
 def test_danger_now_is_a_signal(rules: Rules, text: str) -> None:
     assert signals(rules, text)

@@ -52,6 +52,7 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "people hurt", "someone hurt", "he's hurt", "she's hurt", "is hurt", "not moving", "burning",
     "break into", "breaking into", "hanging from", "fell in", "being dragged", "stuck inside",
     "someone inside", "people inside", "with people in", "is under the", "going to jump", "swallowed",
+    "还没出来", "hasn't come out", "hasn't come back",
     # water and structure dangers
     "塌了", "坍塌", "突然塌陷", "掉下来砸", "淹了",
     "sinkhole opened", "car fell", "collapsing", "flooding into", "caving in",
