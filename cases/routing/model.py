@@ -57,6 +57,7 @@ NEIGHBOUR_MAX_DF = 0.05
 _C_SVM = 2.0
 _C_EMERGENCY = 0.5
 """Chosen by 5-fold cross-validation on the train split (fewest false alarms at the recall target)."""
+_EMERGENCY_CV_REPEATS = 3
 _SVM_ITERATIONS = 20_000
 _DEFAULT_TEMPERATURE = 3.0
 _DEFAULT_KEYWORD = 1.0
@@ -318,8 +319,8 @@ def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray, signalled: np.ndarray) 
     """A linear SVM for emergency or not, with Platt scaling fitted on cross-validated scores, and the probability
     threshold: the highest at which the cross-validated training emergencies are caught (``signalled``: by a
     danger signal or a cross-validated category whose priority is ``emergency``; else by the probability) at
-    least :data:`EMERGENCY_CV_RECALL` of the time, kept within
-    [:data:`_EMERGENCY_FLOOR`, :data:`EMERGENCY_THRESHOLD`]."""
+    least :data:`EMERGENCY_CV_RECALL` of the time (the median over :data:`_EMERGENCY_CV_REPEATS` ways of
+    cutting the folds), kept within [:data:`_EMERGENCY_FLOOR`, :data:`EMERGENCY_THRESHOLD`]."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.svm import LinearSVC
@@ -329,16 +330,18 @@ def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray, signalled: np.ndarray) 
 
     svm = svm_().fit(x, truth)
     folds = min(3, int(truth.sum()), int((~truth).sum()))
-    scores = cross_val_predict(svm_(), x, truth, method="decision_function",
-                               cv=StratifiedKFold(folds, shuffle=True, random_state=0))
-    platt = LogisticRegression().fit(scores.reshape(-1, 1), truth)
+    runs = [cross_val_predict(svm_(), x, truth, method="decision_function",
+                              cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+            for seed in range(_EMERGENCY_CV_REPEATS)]
+    platt = LogisticRegression().fit(np.concatenate(runs).reshape(-1, 1), np.tile(truth, len(runs)))
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    probability = 1 / (1 + np.exp(-(a * scores + b)))
-    unsignalled = np.sort(probability[truth & ~signalled])
     allowed = math.floor((1 - EMERGENCY_CV_RECALL) * int(truth.sum()))
-    threshold = EMERGENCY_THRESHOLD
-    if len(unsignalled) > allowed:
-        threshold = min(threshold, float(unsignalled[allowed]))
+    thresholds = []
+    for scores in runs:  # one threshold per way of cutting the folds; the median is kept (the tail is noisy)
+        unsignalled = np.sort(1 / (1 + np.exp(-(a * scores[truth & ~signalled] + b))))
+        thresholds.append(min(EMERGENCY_THRESHOLD, float(unsignalled[allowed]))
+                          if len(unsignalled) > allowed else EMERGENCY_THRESHOLD)
+    threshold = float(np.median(thresholds))
     return svm.coef_[0] * a, float(svm.intercept_[0] * a + b), round(max(threshold, _EMERGENCY_FLOOR), 4)
 
 
