@@ -303,17 +303,25 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
         whole, lead = keyword[:, 0::2][:, classes], keyword[:, 1::2][:, classes]
         rows = np.arange(len(truth))
 
+        one_hot = np.zeros_like(scores)
+        one_hot[rows, truth] = 1.0
+
         def stacked(p: np.ndarray) -> np.ndarray:
             return p[0] * scores + p[1] * whole + p[2] * lead + p[3:]
 
-        def loss(p: np.ndarray) -> float:
+        def loss(p: np.ndarray) -> tuple[float, np.ndarray]:
+            """Mean log loss and its gradient (the softmax's ``probabilities - truth`` against each input)."""
             z = stacked(p)
             z -= z.max(axis=1, keepdims=True)
-            return float(-(z[rows, truth] - np.log(np.exp(z).sum(axis=1))).mean())
+            log_norm = np.log(np.exp(z).sum(axis=1))
+            error = (np.exp(z - log_norm[:, None]) - one_hot) / len(rows)
+            gradient = np.concatenate([[(error * scores).sum(), (error * whole).sum(), (error * lead).sum()],
+                                       error.sum(axis=0)])
+            return float(-(z[rows, truth] - log_norm).mean()), gradient
 
         start = np.concatenate([params, np.zeros(len(classes))])
         bounds = [(0.1, 50.0), (0.0, 10.0), (0.0, 10.0)] + [(-5.0, 5.0)] * len(classes)
-        fitted = minimize(loss, start, method="L-BFGS-B", bounds=bounds).x
+        fitted = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
         params, bias = fitted[:3], fitted[3:]
         predicted = classes[np.argmax(stacked(fitted), axis=1)]
     coef = np.zeros((size, x.shape[1]))
