@@ -134,6 +134,9 @@ def test_a_model_is_trained_once_per_content_and_predicts_with_neighbours(rules:
     loaded = store.load(model.key)
     assert loaded is not None and loaded.key == model_key(rules, SMALL)
     assert model_key(rules, SMALL[:-1]) != model.key
+    gas = rules.categories["gas"].model_copy(update={"priority": "urgent"})
+    calmer = rules.model_copy(update={"categories": {**rules.categories, "gas": gas}})
+    assert model_key(calmer, SMALL) != model.key  # the emergency threshold depends on emergency categories
     decision = route(Report("隔壁装修电钻太吵"), rules, loaded)
     assert decision.category == "noise", decision.explain()
     top = decision.explanation["category"]["top"]
