@@ -59,6 +59,24 @@ def test_english_phrases_match_as_stems_in_any_order_within_a_window() -> None:
     assert not matcher.find(normalize_mapped("the gas bill is high, and I can smell the bakery next door"))
 
 
+def test_window_and_split_phrases_sharing_words_are_all_found() -> None:
+    """Each window phrase is looked up under its rarest stem and a split phrase only when all its characters
+    are present: phrases sharing a common word are still each found, and only where all of them stand."""
+    phrases = [("gas smell", "gas"), ("gas meter broken", "gas"), ("meter cupboard open", "power"),
+               ("smell of burning", "danger"), ("楼道灯坏", "light"), ("楼道门坏", "door")]
+    matcher = PhraseMatcher(phrases)
+
+    def found(text: str) -> set[str]:
+        return {m.phrase for m in resolve_overlaps(matcher.find(normalize_mapped(text)))}
+
+    assert found("the meter for the gas is broken") == {"gas meter broken"}
+    assert found("open the meter cupboard, there is a smell, gas I think") == {"meter cupboard open", "gas smell"}
+    assert found("burning, what a smell") == {"smell of burning"}
+    assert found("楼道的灯坏了") == {"楼道灯坏"}
+    assert found("楼道的门坏了") == {"楼道门坏"}
+    assert found("楼道里很黑") == set()
+
+
 @pytest.mark.parametrize("text", ["樓道有瓦斯味", "gas is hissing out of the meter", "someone is stuck in the lift "
                                   "and not answering", "flames coming out of a window",
                                   "a live wire is hanging down and sparking", "隔壁老人摔倒了起不来",
@@ -116,6 +134,9 @@ def test_a_model_is_trained_once_per_content_and_predicts_with_neighbours(rules:
     loaded = store.load(model.key)
     assert loaded is not None and loaded.key == model_key(rules, SMALL)
     assert model_key(rules, SMALL[:-1]) != model.key
+    gas = rules.categories["gas"].model_copy(update={"priority": "urgent"})
+    calmer = rules.model_copy(update={"categories": {**rules.categories, "gas": gas}})
+    assert model_key(calmer, SMALL) != model.key  # the emergency threshold depends on emergency categories
     decision = route(Report("隔壁装修电钻太吵"), rules, loaded)
     assert decision.category == "noise", decision.explain()
     top = decision.explanation["category"]["top"]
@@ -206,3 +227,50 @@ def test_every_held_out_emergency_is_treated_as_one(rules: Rules, bundled) -> No
 
     result = evaluate(rules, split(bundled_examples(rules))[1], bundled)
     assert result.emergencies > 50 and result.emergencies_caught == result.emergencies, result.missed
+
+
+def test_the_emergency_threshold_leaves_emergency_categories_to_their_priority(  # type: ignore[no-untyped-def]
+        rules: Rules, bundled) -> None:
+    """Training emergencies that a gas or elderly category (priority emergency) already catches do not pull the
+    probability threshold down: without those categories it is lower, so more routine reports would be raised."""
+    from cases.routing.model import train
+    from cases.routing.model_store import bundled_examples
+
+    urgent = frozenset(c for c, category in rules.categories.items() if category.priority == "emergency")
+    assert urgent and bundled.emergency_threshold > 0
+    examples = bundled_examples(rules)
+    plain = train("k", list(rules.categories), examples, lambda _: [], lambda _: 0)
+    by_category = train("k", list(rules.categories), examples, lambda _: [], lambda _: 0, emergency_categories=urgent)
+    assert by_category.emergency_threshold > plain.emergency_threshold
+
+
+def test_the_per_report_scoring_equals_scikit_learn_on_every_example(  # type: ignore[no-untyped-def]
+        rules: Rules, bundled) -> None:
+    """The hand-rolled TF-IDF row and the one-gather scoring of ``predict`` give what scikit-learn's
+    TfidfVectorizer.transform and a sparse product with the weights give, on every bundled and evaluation text."""
+    import numpy as np
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from cases.routing.features import char_grams, word_grams
+    from cases.routing.model_store import bundled_examples
+    from cases.textnorm import normalize
+
+    texts = [e.text for e in bundled_examples(rules)]
+    texts += [e.text for path in sorted(Path("benchmarks/data").glob("*_eval.tsv")) for e in read_examples(path)]
+    blocks = []
+    for analyzer, vocabulary, idf in ((char_grams, bundled.char_vocabulary, bundled.char_idf),
+                                      (word_grams, bundled.word_vocabulary, bundled.word_idf)):
+        vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, vocabulary=vocabulary)
+        vectorizer.idf_ = idf
+        blocks.append(vectorizer.transform(texts))
+    expected = sparse.hstack(blocks).tocsr()
+    width = bundled.text_features
+    weights = np.vstack([bundled.coef[:, :width], bundled.emergency_coef[None, :width]])
+    for row, text in enumerate(texts):
+        assert normalize_mapped(text).text == normalize(text), text  # the router hands predict() the former
+        columns, values = bundled._text_row(normalize(text))
+        mine = sparse.csr_matrix((values, (np.zeros(len(columns), dtype=int), columns)), shape=(1, width))
+        difference = abs(mine - expected[row])
+        assert not difference.nnz or difference.max() < 1e-9, text
+        assert np.allclose(values @ bundled.text_weights[columns], expected[row] @ weights.T, atol=1e-9), text

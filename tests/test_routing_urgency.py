@@ -18,6 +18,10 @@ def signals(rules: Rules, text: str) -> list[str]:
     "楼道里着火了", "I smell gas in the corridor of building 7", "樓道有瓦斯味", "电梯困人了",
     "厨房着火了，我很害怕",  # the fear is in another clause
     "配电房进水了，水快淹到电柜", "Water is pouring into the switch room", "My father fainted in the bathroom",
+    # what a bystander sees, without the hazard's name
+    "A sign fell off the shop and people are hurt", "Big branch fell on a man in the car park, he's not moving",
+    "电线杆倒了，电线拖在地上", "有人坐在天台边上好像想跳", "Someone is trying to break into the flat below",
+    "地下车库进水了，有人下去挪车还没出来",
 ])
 def test_danger_now_is_a_signal(rules: Rules, text: str) -> None:
     assert signals(rules, text)

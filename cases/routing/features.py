@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -20,7 +21,8 @@ import numpy as np
 from cases.routing.keywords import Match, content_stems, units
 from cases.textnorm import normalize, words
 
-__all__ = ["LEAD_CHARS", "char_grams", "keyword_row", "lead_end", "tfidf_row", "word_grams"]
+__all__ = ["LEAD_CHARS", "char_grams", "keyword_row", "lead_end", "normalized_char_grams", "normalized_word_grams",
+           "tfidf_row", "word_grams"]
 
 LEAD_CHARS = 40
 """The lead of a message is its first sentence, and at least this many characters."""
@@ -29,8 +31,13 @@ _SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.\s")
 
 def char_grams(text: str) -> list[str]:
     """Character 1..3-grams within each normalised word, padded like ``char_wb``."""
+    return normalized_char_grams(normalize(text))
+
+
+def normalized_char_grams(norm: str) -> list[str]:
+    """:func:`char_grams` of an already normalised text (``normalize(text)``, or ``normalize_mapped(text).text``)."""
     grams: list[str] = []
-    for word in normalize(text).split(" "):
+    for word in norm.split(" "):
         if not word:
             continue
         padded = f" {word} "
@@ -43,7 +50,12 @@ def char_grams(text: str) -> list[str]:
 
 def word_grams(text: str) -> list[str]:
     """English content stems and adjacent stem pairs of the normalised text."""
-    stems = content_stems(w for _, _, w in words(normalize(text)) if w.isascii() and not w.isdigit())
+    return normalized_word_grams(normalize(text))
+
+
+def normalized_word_grams(norm: str) -> list[str]:
+    """:func:`word_grams` of an already normalised text."""
+    stems = content_stems(w for _, _, w in words(norm) if w.isascii() and not w.isdigit())
     return [*stems, *(f"{a} {b}" for a, b in itertools.pairwise(stems))]
 
 
@@ -69,11 +81,21 @@ def keyword_row(matches: Iterable[Match], categories: Sequence[str], end_of_lead
 
 
 def tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and values of one L2-normalised, sublinear TF-IDF row (as scikit-learn computes it)."""
-    known = [column for column in map(vocabulary.get, grams) if column is not None]
-    if not known:
+    """Column indices (ascending) and values of one L2-normalised, sublinear TF-IDF row (as scikit-learn
+    computes it). Each distinct gram is looked up once (``Counter`` counts in C)."""
+    get = vocabulary.get
+    columns: list[int] = []
+    counts: list[int] = []
+    for gram, count in Counter(grams).items():
+        column = get(gram)
+        if column is not None:
+            columns.append(column)
+            counts.append(count)
+    if not columns:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    columns, counts = np.unique(np.array(known, dtype=np.int64), return_counts=True)
-    values = (1.0 + np.log(counts)) * idf[columns]
+    found = np.array(columns, dtype=np.int64)
+    order = np.argsort(found)
+    found = found[order]
+    values = (1.0 + np.log(np.array(counts, dtype=np.float64)[order])) * idf[found]
     norm = float(np.sqrt(values @ values))
-    return columns, (values / norm if norm else values)
+    return found, (values / norm if norm else values)

@@ -32,6 +32,7 @@ Exact stages scan the whole message; the pinyin, fuzzy and split stages look onl
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -199,6 +200,7 @@ class PhraseMatcher:
         self._split: dict[str, list[_Entry]] = {}
         self._window: dict[str, list[tuple[_Entry, frozenset[str]]]] = {}
         seen: set[tuple[str, str]] = set()
+        windowed: list[tuple[_Entry, frozenset[str]]] = []
         for order, (phrase, target) in enumerate(phrases):
             norm = normalize(phrase)
             if not norm or (norm, target) in seen:
@@ -218,8 +220,13 @@ class PhraseMatcher:
                     self._by_word.setdefault(word, []).append((entry, position))
                 stems = frozenset(content_stems(entry.words))
                 if len(stems) >= 2:
-                    for one in stems:
-                        self._window.setdefault(one, []).append((entry, stems))
+                    windowed.append((entry, stems))
+        # A window match needs every stem of its phrase, so each phrase is filed under its rarest stem only.
+        stem_count = Counter(one for _, stems in windowed for one in stems)
+        for entry, stems in windowed:
+            rarest = min(stems, key=lambda one: (stem_count[one], one))
+            self._window.setdefault(rarest, []).append((entry, stems))
+        self._split_chars = {entry.order: frozenset(entry.norm) for group in self._split.values() for entry in group}
         self._cjk_lengths = sorted({len(key) for key in self._cjk})
         self._cjk_first = {key[0] for key in self._cjk}
         self._pinyin_lengths = sorted({len(key) for key in self._pinyin})
@@ -354,8 +361,11 @@ class PhraseMatcher:
 
     def _find_split(self, text: Normalized, out: list[Match]) -> None:
         norm = text.text[:PINYIN_CHARS]
+        present = set(norm)
         for start, char in enumerate(norm):
             for entry in self._split.get(char, ()):
+                if not self._split_chars[entry.order] <= present:  # a character of the phrase is missing
+                    continue
                 end, gap = _split_end(norm, start, entry.norm)
                 if end is not None and gap > 0:
                     out.append(self._match(text, entry, "split", _SPLIT_SCORE - _SPLIT_STEP * gap, start, end,

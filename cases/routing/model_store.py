@@ -1,11 +1,11 @@
 """Trained routing models on disk, keyed by content hash, and which one is in use.
 
 A model's key is the SHA-256 of :data:`CODE_VERSION` and the routing modules' source, the rules' categories
-with their keywords, the danger signals and every example it learns from: change any of them and a new model
-is trained (in seconds) on first use; otherwise the pickled one is loaded. ``active.json`` remembers, per
-bundled key, the model in use — after a retrain with local examples it is that model, as long as it scored
-no worse on the held-out split. The cache folder is ``GRIDBOT_CACHE_DIR``, else ``$XDG_CACHE_HOME/gridbot``,
-else ``~/.cache/gridbot``.
+with their keywords and priorities (an ``emergency`` category shapes the emergency threshold), the danger
+signals and every example it learns from: change any of them and a new model is trained (in seconds) on first
+use; otherwise the pickled one is loaded. ``active.json`` remembers, per bundled key, the model in use — after a
+retrain with local examples it is that model, as long as it scored no worse on the held-out split. The cache
+folder is ``GRIDBOT_CACHE_DIR``, else ``$XDG_CACHE_HOME/gridbot``, else ``~/.cache/gridbot``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["CODE_VERSION", "ModelStore", "RetrainResult", "bundled_examples", "c
            "model_key", "retrain", "retrain_if_changed", "train_for"]
 
 log = logging.getLogger(__name__)
-CODE_VERSION = "routing-model-3"
+CODE_VERSION = "routing-model-6"
 _CODE_FILES = ("model.py", "features.py", "keywords.py", "urgency.py", "router.py")
 
 
@@ -67,7 +67,7 @@ def model_key(rules: Rules, examples: Sequence[Example], extra: Sequence[Example
     """Content hash of everything a model depends on."""
     digest = hashlib.sha256(_CODE)
     for category_id, category in rules.categories.items():
-        digest.update(json.dumps([category_id, category.keywords], ensure_ascii=False).encode())
+        digest.update(json.dumps([category_id, category.keywords, category.priority], ensure_ascii=False).encode())
     digest.update(json.dumps(rules.danger_signals.words, ensure_ascii=False).encode())
     for tag, group in (("b", examples), ("l", extra)):
         for e in group:

@@ -204,7 +204,7 @@ def route(report: Report, rules: Rules, model: RoutingModel | RoutingIndex | Non
 
     category_part, ranked = _choose_category(index, keyword_matches, ignored)
     if model is not None and model.categories == list(rules.categories):
-        prediction = model.predict(raw, keyword_matches, len(signals))
+        prediction = model.predict(raw, keyword_matches, len(signals), normalized=text.text)
         candidates = tuple((c, round(p * 100, 1)) for c, p in prediction.probabilities[:CANDIDATES])
         category, score = candidates[0]
         runner_id, runner_score = candidates[1] if len(candidates) > 1 else (None, 0.0)

@@ -47,6 +47,12 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "not answering", "no answer", "hasn't been seen",
     "无人接听", "都没接", "无人应答", "没动静", "没开门", "唔应", "hasn't answered",
     "rings out",
+    # danger happening now, in plain words (bystanders describe what they see, not the hazard's name)
+    "冒火", "点火", "砸中", "想跳", "掉进电梯井", "里面有人", "门打不开", "拖在地上", "人在里面",
+    "people hurt", "someone hurt", "he's hurt", "she's hurt", "is hurt", "not moving", "burning",
+    "break into", "breaking into", "hanging from", "fell in", "being dragged", "stuck inside",
+    "someone inside", "people inside", "with people in", "is under the", "going to jump", "swallowed",
+    "还没出来", "hasn't come out", "hasn't come back",
     # water and structure dangers
     "塌了", "坍塌", "突然塌陷", "掉下来砸", "淹了",
     "sinkhole opened", "car fell", "collapsing", "flooding into", "caving in",
