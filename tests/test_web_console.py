@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,3 +158,25 @@ def test_inspector_reads_but_cannot_act(client: TestClient, engine: Engine, worl
     assert refused.status_code == 403
     with Session(engine) as session:
         assert session.get(Ticket, number).status == "open"  # type: ignore[union-attr]
+
+
+def test_times_on_the_overview_are_in_the_readers_language(client: TestClient, engine: Engine, world: World,
+                                                            now: datetime) -> None:
+    from cases.services import tickets as svc
+
+    with Session(engine) as session:
+        ticket = open_one(session, world, now - timedelta(days=2))
+        assert ticket.id is not None
+        svc.claim(session, ticket_id=ticket.id, worker=world.worker, rules=world.rules,
+                  now=now - timedelta(days=2) + timedelta(hours=3, minutes=20))
+        session.commit()
+    _login(client, engine, world.leader, now)
+    zh = _card(client.get("/console").text, "kpi-claim")
+    en = _card(client.get("/console?lang=en").text, "kpi-claim")
+    assert "3小时20分钟" in zh and not re.search(r"\d+\s*[dhm]\b", zh), zh
+    assert "3h 20m" in en, en
+
+
+def _card(page: str, card_id: str) -> str:
+    start = page.index(f'id="{card_id}"')
+    return page[start:page.index("</a>", start)]

@@ -77,9 +77,11 @@ def pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
 
-def duration(seconds: float | None) -> str:
-    """Seconds as ``3h 20m`` (``-`` when unknown)."""
-    return "-" if seconds is None else format_duration(timedelta(seconds=round(seconds / 60) * 60))
+def duration(seconds: float | None, lang: str) -> str:
+    """Seconds to the minute in the reader's language: ``3h 20m`` / ``3小时20分钟`` (``-`` when unknown)."""
+    if seconds is None:
+        return "-"
+    return format_duration(timedelta(seconds=round(seconds / 60) * 60), lang, smallest="m")
 
 
 def render(request: Request, config: WebConfig, name: str, lang: str, status: int = 200,
@@ -91,7 +93,7 @@ def render(request: Request, config: WebConfig, name: str, lang: str, status: in
         "lang": lang,
         "other_lang": "en" if lang == "zh" else "zh",
         "pct": pct,
-        "duration": duration,
+        "duration": lambda seconds: duration(seconds, lang),
         "area_name": lambda area: area_label(rules, area, lang),
         "target_name": lambda target: target_label(rules, target, lang),
         "status_name": lambda status: status_label(status, lang),
