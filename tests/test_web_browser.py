@@ -3,7 +3,8 @@ Bot API emulator), drill down, filter, download CSV, reassign and the worker tol
 refusals: a reused or forged link, a POST without CSRF token, an inspector trying to change a ticket.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (skipped without them unless GRIDBOT_REQUIRE_BROWSER=1).
-``GRIDBOT_SCREENSHOTS=DIR`` also saves the overview and map screenshots there (docs/screenshots/README.md says how the seeded ones in docs/ were taken)."""
+``GRIDBOT_SCREENSHOTS=DIR`` also saves the overview and map screenshots there (the seeded ones in docs/ were
+taken as docs/screenshots/README.md says)."""
 
 from __future__ import annotations
 
