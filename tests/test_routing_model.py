@@ -20,6 +20,7 @@ from cases.routing.model import choose_threshold
 from cases.routing.model_store import ModelStore, current_model, model_key, retrain, train_for
 from cases.rules.schema import Rules
 from cases.services import tickets as svc
+from cases.services.errors import PermissionDenied
 from cases.services.learning import local_examples
 from cases.services.triage import set_priority
 from cases.textnorm import normalize_mapped
@@ -188,7 +189,7 @@ def test_recategorising_and_lowering_priority_are_learned(session: Session, rule
     assert [(e.category, e.emergency) for e in local_examples(session)] == [("drainage", False)]  # latest wins
     event = session.exec(select(TicketEvent).where(TicketEvent.kind == "priority_changed")).one()
     assert event.data == {"from": "emergency", "to": "normal"}
-    with pytest.raises(svc.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         set_priority(session, ticket_id=ticket.id, actor=w.neighbour, rules=rules, priority="low", now=now)
 
 

@@ -13,7 +13,7 @@ from cases.rules.schema import PRIORITY_RANK, Rules
 from cases.services.authz import Perm, require
 from cases.services.errors import InvalidInput
 from cases.services.learning import record_example
-from cases.services.tickets import _authorize, _event, _locked
+from cases.services.tickets.recording import authorize, locked_ticket, record_event
 from cases.states import TransitionError, is_final
 
 __all__ = ["set_priority"]
@@ -24,15 +24,15 @@ def set_priority(session: Session, *, ticket_id: int, actor: Person, rules: Rule
     """Set the priority of an unfinished ticket (needs the recategorise permission on it)."""
     if priority not in PRIORITY_RANK:
         raise InvalidInput(f"unknown priority {priority!r}; use low, normal, urgent or emergency")
-    ticket = _locked(session, ticket_id)
-    _authorize(session, rules, actor, ticket)
+    ticket = locked_ticket(session, ticket_id)
+    authorize(session, rules, actor, ticket)
     require(session, rules, actor, Perm.RECATEGORIZE, ticket)
     if is_final(ticket.status):
         raise TransitionError(f"cannot change the priority of ticket #{ticket.id}: it is {ticket.status}")
     if priority == ticket.priority:
         return ticket
-    _event(session, ticket, actor=actor, kind="priority_changed", now=now, public=False,
-           data={"from": ticket.priority, "to": priority})
+    record_event(session, ticket, actor=actor, kind="priority_changed", now=now, public=False,
+                 data={"from": ticket.priority, "to": priority})
     if ticket.priority == "emergency":
         record_example(session, ticket, category=ticket.category, emergency=False, actor=actor, now=now)
     ticket.priority, ticket.updated_at = priority, now
