@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from cases.clock import as_utc
 from cases.deadlines import next_due_at, shift_by_pause
 from cases.models import Person, Status, Ticket, TicketEvent
 from cases.rules.schema import Rules
 from cases.services.authz import Perm, require
-from cases.services.errors import InvalidInput, NotFound
+from cases.services.errors import InvalidInput
+from cases.services.tickets.recording import locked_ticket
 from cases.working_time import calendar_for
 
 PAUSABLE = (Status.OPEN.value, Status.CLAIMED.value)
@@ -33,15 +34,6 @@ class PauseError(InvalidInput):
         self.code = code
 
 
-def _locked(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.exec(
-        select(Ticket).where(Ticket.id == ticket_id).with_for_update().execution_options(populate_existing=True)
-    ).first()
-    if ticket is None:
-        raise NotFound(f"there is no ticket #{ticket_id}")
-    return ticket
-
-
 def pause(
     session: Session, *, ticket_id: int, actor: Person | None, reason: str, rules: Rules, now: datetime
 ) -> Ticket:
@@ -50,7 +42,7 @@ def pause(
     if not reason.strip():
         raise PauseError("say why the ticket waits (for example the question asked to the resident)",
                          code="no_reason")
-    ticket = _locked(session, ticket_id)
+    ticket = locked_ticket(session, ticket_id)
     if actor is not None:
         require(session, rules, actor, Perm.NOTE, ticket)
     if ticket.status not in PAUSABLE:
@@ -74,7 +66,7 @@ def pause(
 def resume(session: Session, *, ticket_id: int, actor: Person | None, rules: Rules, now: datetime) -> Ticket:
     """Restart the clock: deadlines move later by the paused span. The reporter may resume too."""
     now = as_utc(now)
-    ticket = _locked(session, ticket_id)
+    ticket = locked_ticket(session, ticket_id)
     if actor is not None and actor.id != ticket.reporter_id:
         require(session, rules, actor, Perm.NOTE, ticket)
     if ticket.paused_at is None:
