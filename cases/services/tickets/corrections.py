@@ -17,7 +17,7 @@ from cases.safe_text import without_nul
 from cases.services.authz import Perm, require
 from cases.services.errors import InvalidInput, PermissionDenied
 from cases.services.learning import record_example
-from cases.services.tickets.recording import authorize, check_target, locked_ticket, record_event
+from cases.services.tickets.recording import authorize, check_target, locked_ticket, record_event, send_to
 from cases.states import TransitionError, is_final
 
 __all__ = ["amend_text", "recategorize"]
@@ -82,9 +82,7 @@ def recategorize(
     record_example(session, ticket, category=category, emergency=priority == "emergency", actor=actor, now=now)
     ticket.category, ticket.priority, ticket.updated_at = category, priority, now
     if target is not None and target != ticket.target:
-        ticket.target = target
-        if target.startswith("grid:"):
-            ticket.area = target[5:]
+        send_to(ticket, target)
     if route_index is not None:
         ticket.route_index = route_index
     if explanation is not None:

@@ -10,14 +10,23 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from cases.deadlines import deadlines_for, next_due_at
+from cases.deadlines import next_due_at
 from cases.models import Person, Status, Ticket, TicketEvent
 from cases.rules.schema import Rules
 from cases.safe_text import without_nul
 from cases.services.authz import Perm, can_work, require
 from cases.services.errors import InvalidInput
 from cases.services.tickets.reading import get
-from cases.services.tickets.recording import authorize, check_target, locked_ticket, move, person_by_id, record_event
+from cases.services.tickets.recording import (
+    authorize,
+    check_target,
+    locked_ticket,
+    move,
+    person_by_id,
+    record_event,
+    send_to,
+    unclaim,
+)
 from cases.states import Action, TransitionError, is_final
 
 __all__ = ["ClaimResult", "add_note", "claim", "reassign", "release", "resolve", "transfer"]
@@ -93,9 +102,7 @@ def release(
         note=reason,
         data={"released_by": ticket.claimed_by},
     )
-    ticket.claimed_by = ticket.claimed_at = None
-    ticket.claim_by, ticket.claim_reminders = deadlines_for(rules, ticket.category, now).claim_by, 0
-    ticket.next_due_at = next_due_at(rules, ticket)
+    unclaim(ticket, rules, now)
     session.flush()
     return ticket
 
@@ -128,12 +135,8 @@ def transfer(
         note=reason,
         data={"from_target": ticket.target, "to_target": to_target, "released_by": ticket.claimed_by},
     )
-    ticket.target = to_target
-    if to_target.startswith("grid:"):
-        ticket.area = to_target[5:]
-    ticket.claimed_by = ticket.claimed_at = None
-    ticket.claim_by, ticket.claim_reminders = deadlines_for(rules, ticket.category, now).claim_by, 0
-    ticket.next_due_at = next_due_at(rules, ticket)
+    send_to(ticket, to_target)
+    unclaim(ticket, rules, now)
     session.flush()
     return ticket
 

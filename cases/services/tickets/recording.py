@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from cases.deadlines import deadlines_for
+from cases.deadlines import deadlines_for, next_due_at
 from cases.models import Person, Status, Ticket, TicketEvent
 from cases.rules.schema import Rules
 from cases.services.authz import Perm, can_view, require, why_not
@@ -157,3 +157,18 @@ def check_target(rules: Rules, target: str) -> None:
 def person_by_id(session: Session, person_id: int | None) -> Person | None:
     """The person with this id, or None for no id."""
     return session.get(Person, person_id) if person_id is not None else None
+
+
+def unclaim(ticket: Ticket, rules: Rules, now: datetime) -> None:
+    """Nobody holds ``ticket`` any more: it waits for a claim again, with a fresh claim limit from ``now`` and no
+    reminders sent yet."""
+    ticket.claimed_by = ticket.claimed_at = None
+    ticket.claim_by, ticket.claim_reminders = deadlines_for(rules, ticket.category, now).claim_by, 0
+    ticket.next_due_at = next_due_at(rules, ticket)
+
+
+def send_to(ticket: Ticket, target: str) -> None:
+    """``ticket`` now belongs to ``target`` (a checked ``grid:<id>`` or ``team:<id>``); a grid is also its place."""
+    ticket.target = target
+    if target.startswith("grid:"):
+        ticket.area = target[5:]
