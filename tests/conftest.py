@@ -7,7 +7,12 @@ each test gets a fresh database. When the server is unreachable those tests are 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import shutil
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -126,13 +131,68 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """An engine on a database migrated to the latest schema (both backends)."""
-    from cases.db import make_engine, upgrade
+    """An engine on a database migrated to the latest schema (both backends): a copy of one database the
+    migrations built at the session's first use (the chain itself is tested in test_migrations.py), since
+    running every migration for each of a thousand tests took minutes."""
+    from cases.db import make_engine
 
+    _copy_migrated(db_url)
     eng = make_engine(db_url)
-    upgrade(eng)
     yield eng
     eng.dispose()
+
+
+def _copy_migrated(url: str) -> None:
+    """Make the empty database at ``url`` a copy of the session's migrated template."""
+    target = make_url(url)
+    if target.get_backend_name() == "sqlite":
+        assert target.database and not Path(target.database).exists(), url
+        shutil.copyfile(_sqlite_template(), target.database)
+        return
+    import psycopg
+
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{target.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target.database}" TEMPLATE "{_pg_template()}"')
+
+
+@cache
+def _sqlite_template() -> Path:
+    """A SQLite file the migrations built, checkpointed so that the file alone is the database."""
+    from cases.db import make_engine, upgrade
+
+    folder = Path(tempfile.mkdtemp(prefix="gridbot-template-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "migrated.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    eng.dispose()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@cache
+def _pg_template() -> str:
+    """A PostgreSQL database the migrations built, dropped when the session ends (nobody stays connected to it:
+    ``CREATE DATABASE … TEMPLATE`` needs that)."""
+    import psycopg
+
+    from cases.db import make_engine, upgrade
+
+    name = f"gridbot_template_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    atexit.register(drop)
+    eng = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    upgrade(eng)
+    eng.dispose()
+    return name
 
 
 @pytest.fixture
