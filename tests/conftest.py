@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -136,63 +136,68 @@ def engine(db_url: str) -> Iterator[Engine]:
     running every migration for each of a thousand tests took minutes."""
     from cases.db import make_engine
 
-    _copy_migrated(db_url)
+    migrated_copy(db_url)
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
 
 
-def _copy_migrated(url: str) -> None:
-    """Make the empty database at ``url`` a copy of the session's migrated template."""
+_TEMPLATES: dict[tuple[str, str], str] = {}
+
+
+def migrated_copy(url: str, key: str = "migrated", fill: Callable[[Engine], None] | None = None) -> None:
+    """Make the empty database at ``url`` a copy of a template: the migrated database, or (``key``) the migrated
+    database that ``fill`` then filled, each built once per session and backend."""
+    backend = make_url(url).get_backend_name()
+    template = _TEMPLATES.get((backend, key))
+    if template is None:
+        template = _TEMPLATES[(backend, key)] = _template(backend, key, fill)
+    _copy(template, url)
+
+
+def _template(backend: str, key: str, fill: Callable[[Engine], None] | None) -> str:
+    """Build a template database (a SQLite file, a PostgreSQL database name); removed when the session ends."""
+    from cases.db import make_engine, upgrade
+
+    if backend == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="gridbot-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template, url = str(folder / f"{key}.db"), f"sqlite:///{folder / f'{key}.db'}"
+    else:
+        template = f"gridbot_template_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f'CREATE DATABASE "{template}"')
+        atexit.register(_pg_admin, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        url = make_url(PG_URL).set(database=template).render_as_string(hide_password=False)
+    if key == "migrated":
+        eng = make_engine(url)
+        upgrade(eng)
+    else:
+        migrated_copy(url)
+        eng = make_engine(url)
+    if fill is not None:
+        fill(eng)
+    eng.dispose()
+    if backend == "sqlite":  # the file alone is the database
+        with contextlib.closing(sqlite3.connect(template, isolation_level=None)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return template
+
+
+def _copy(template: str, url: str) -> None:
     target = make_url(url)
     if target.get_backend_name() == "sqlite":
         assert target.database and not Path(target.database).exists(), url
-        shutil.copyfile(_sqlite_template(), target.database)
+        shutil.copyfile(template, target.database)
         return
+    _pg_admin(f'DROP DATABASE "{target.database}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{target.database}" TEMPLATE "{template}"')
+
+
+def _pg_admin(statement: str) -> None:
     import psycopg
 
     with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{target.database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{target.database}" TEMPLATE "{_pg_template()}"')
-
-
-@cache
-def _sqlite_template() -> Path:
-    """A SQLite file the migrations built, checkpointed so that the file alone is the database."""
-    from cases.db import make_engine, upgrade
-
-    folder = Path(tempfile.mkdtemp(prefix="gridbot-template-"))
-    atexit.register(shutil.rmtree, folder, True)
-    path = folder / "migrated.db"
-    eng = make_engine(f"sqlite:///{path}")
-    upgrade(eng)
-    eng.dispose()
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path
-
-
-@cache
-def _pg_template() -> str:
-    """A PostgreSQL database the migrations built, dropped when the session ends (nobody stays connected to it:
-    ``CREATE DATABASE … TEMPLATE`` needs that)."""
-    import psycopg
-
-    from cases.db import make_engine, upgrade
-
-    name = f"gridbot_template_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    atexit.register(drop)
-    eng = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    upgrade(eng)
-    eng.dispose()
-    return name
+        conn.execute(statement)
 
 
 @pytest.fixture

@@ -3,18 +3,20 @@ tickets after a seeded month of real service calls, and the KPIs read from them 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import migrated_copy
 from digest_reference import reference_digest
 from kpi_reference import reference_by_worker
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from cases import figures
-from cases.db import session_scope
+from cases.db import make_engine, session_scope
 from cases.digest import build_digest
 from cases.kpi import closed_by_worker, overview
 from cases.rules.loader import load_rules
@@ -36,10 +38,14 @@ def _rows(engine: Engine) -> set[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def seeded(engine: Engine) -> tuple[Engine, Rules]:
+def seeded(db_url: str) -> Iterator[tuple[Engine, Rules]]:
+    """A database after a seeded month (its figures kept by the triggers as the services ran), built once per
+    backend and copied for each test."""
     rules = load_rules(ROOT / "routing_rules.yaml")
-    seed_month(engine, rules, end=END, days=30, per_day=8)
-    return engine, rules
+    migrated_copy(db_url, "seeded-month", lambda engine: seed_month(engine, rules, end=END, days=30, per_day=8))
+    engine = make_engine(db_url)
+    yield engine, rules
+    engine.dispose()
 
 
 def test_kept_figures_equal_a_rebuild_after_a_seeded_month(seeded: tuple[Engine, Rules]) -> None:
