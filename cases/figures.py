@@ -20,8 +20,8 @@ and, per grid and category, in ``ticket_now``: open or claimed now (``open``), o
 overdue trend).
 
 These are exactly the digest's definitions (:mod:`cases.digest`). Database triggers on ``ticket`` (created
-by migration 0008 with :func:`create_triggers`) take a row's old contribution away and add its new one in
-the same transaction as any insert, update or delete, whatever code or tool makes it; an update that
+by migration 0008 from its frozen copy of :func:`create_triggers`) take a row's old contribution away and
+add its new one in the same transaction as any insert, update or delete, whatever code or tool makes it; an update that
 changes none of the columns involved costs nothing (an insert costs a few upserts: about 0.2–0.4 ms per
 ticket in a bulk load on SQLite). On PostgreSQL two transactions touching the same figure row wait for each
 other until the first commits (and one that touches rows in the opposite order of another is ended as a
@@ -30,7 +30,8 @@ deadlock, to be retried). :func:`rebuild` recomputes the table from the tickets
 zone is not the calendar's). Readers use the table only while its zone is the rules' (:func:`ready`);
 otherwise they compute from the tickets' indexes, as before, with the same result.
 
-Changing what the triggers compute needs a new migration that re-creates them.
+Changing what the triggers compute needs a new migration that re-creates them (``tests/test_migrations.py``
+fails while the migrated triggers differ from :func:`create_triggers`).
 """
 
 from __future__ import annotations

@@ -102,8 +102,9 @@ def _libpq(url: str) -> str:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test, dropped afterwards: empty, or, when the test also uses the
+    ``engine`` fixture, created straight from the migrated template (not created empty and then replaced)."""
     import psycopg
 
     problem = _pg_problem()
@@ -112,10 +113,14 @@ def pg_url() -> Iterator[str]:
             pytest.fail(f"{problem}; GRIDBOT_REQUIRE_PG=1 makes PostgreSQL mandatory")
         pytest.skip(f"{problem}; set GRIDBOT_TEST_PG_URL to run PostgreSQL tests")
     name = f"gridbot_t_{uuid.uuid4().hex[:12]}"
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    template = _template_of("postgresql", "migrated") if "engine" in request.fixturenames else None
     with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    if template:
+        _COPIED[url] = template
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
         with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -143,16 +148,25 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 _TEMPLATES: dict[tuple[str, str], str] = {}
+_COPIED: dict[str, str] = {}
+"""Database URL -> the template it is a copy of (PostgreSQL databases are created from theirs at once)."""
 
 
 def migrated_copy(url: str, key: str = "migrated", fill: Callable[[Engine], None] | None = None) -> None:
     """Make the empty database at ``url`` a copy of a template: the migrated database, or (``key``) the migrated
     database that ``fill`` then filled, each built once per session and backend."""
-    backend = make_url(url).get_backend_name()
+    template = _template_of(make_url(url).get_backend_name(), key, fill)
+    if _COPIED.get(url) != template:
+        _copy(template, url)
+        _COPIED[url] = template
+
+
+def _template_of(backend: str, key: str, fill: Callable[[Engine], None] | None = None) -> str:
+    """The template database of ``backend`` and ``key``, built at first use."""
     template = _TEMPLATES.get((backend, key))
     if template is None:
         template = _TEMPLATES[(backend, key)] = _template(backend, key, fill)
-    _copy(template, url)
+    return template
 
 
 def _template(backend: str, key: str, fill: Callable[[Engine], None] | None) -> str:
