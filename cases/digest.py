@@ -174,6 +174,13 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+def period_rates(*, on_time_7d: int, closed_7d: int, on_time_30d: int, closed_30d: int,
+                 reworked_30d: int) -> tuple[float | None, float | None, float | None]:
+    """(on-time closure 7 days, on-time closure 30 days, rework 30 days) from a period's counts: the one
+    definition of these rates (the digest's and the console's cards, this period and the one before)."""
+    return _rate(on_time_7d, closed_7d), _rate(on_time_30d, closed_30d), _rate(reworked_30d, closed_30d)
+
+
 def local_midnight(rules: Rules, day: date) -> datetime:
     """The UTC moment local ``day`` begins."""
     return datetime.combine(day, time(0), tzinfo=rules.zone).astimezone(UTC)
@@ -231,9 +238,9 @@ def build_digest(
         row.on_time_rate_30d = _rate(row.on_time_30d, row.closed_30d)
         row.status = rag_status(max_level=row.max_level, overdue=row.overdue, on_time_rate=row.on_time_rate_30d)
     digest.grids = list(rows.values())
-    digest.on_time_rate_7d = _rate(digest.on_time_7d, digest.closed_7d)
-    digest.on_time_rate_30d = _rate(digest.on_time_30d, digest.closed_30d)
-    digest.rework_rate_30d = _rate(digest.reworked_30d, digest.closed_30d)
+    digest.on_time_rate_7d, digest.on_time_rate_30d, digest.rework_rate_30d = period_rates(
+        on_time_7d=digest.on_time_7d, closed_7d=digest.closed_7d, on_time_30d=digest.on_time_30d,
+        closed_30d=digest.closed_30d, reworked_30d=digest.reworked_30d)
     digest.status = rag_status(max_level=digest.max_level, overdue=digest.overdue,
                                on_time_rate=digest.on_time_rate_30d)
     digest.overdue_tickets = _overdue_list(session, where, overdue, now, max_listed) if max_listed else []

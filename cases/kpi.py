@@ -27,7 +27,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session, col
 
 from cases import figures
-from cases.digest import TREND_DAYS, Digest, build_digest, local_midnight, times
+from cases.digest import TREND_DAYS, Digest, build_digest, local_midnight, period_rates, times
 from cases.models import ACTIVE_STATUSES, Person, Status
 from cases.models import Ticket as TicketModel
 from cases.rules.schema import Rules
@@ -148,16 +148,29 @@ def closed_by_worker(session: Session, rules: Rules, area: str, day: date) -> li
     return [(int(w), int(c), int(t), int(r), int(s)) for w, c, t, r, s in rows]
 
 
-def _cards(digest: Digest, overdue: int, by_worker: list[tuple[int, int, int, int, int]]) -> Cards:
-    rated, satisfied = sum(r[3] for r in by_worker), sum(r[4] for r in by_worker)
+def _cards(*, on_time_7d: int, closed_7d: int, on_time_30d: int, closed_30d: int, reworked_30d: int,
+           rated: int, satisfied: int, overdue: int, new: int, times: tuple[float | None, ...]) -> Cards:
+    """The cards of one period from its counts (the rates: :func:`cases.digest.period_rates`; 按期结案率 counts
+    the tickets overdue at the period's end as late; 满意率 is rated 4–5 of rated) and its four times."""
+    on_time_rate_7d, _, rework_rate_30d = period_rates(
+        on_time_7d=on_time_7d, closed_7d=closed_7d, on_time_30d=on_time_30d, closed_30d=closed_30d,
+        reworked_30d=reworked_30d)
+    median_claim, p90_claim, median_resolve, p90_resolve = times
     return Cards(
-        on_time_rate_7d=digest.on_time_rate_7d,
-        on_time_close_rate=_rate(digest.on_time_30d, digest.closed_30d + overdue),
-        rework_rate_30d=digest.rework_rate_30d,
-        satisfaction_rate=_rate(satisfied, rated),
-        median_claim_seconds=digest.median_claim_seconds, p90_claim_seconds=digest.p90_claim_seconds,
-        median_resolve_seconds=digest.median_resolve_seconds, p90_resolve_seconds=digest.p90_resolve_seconds,
-        new=digest.new, closed_7d=digest.closed_7d, closed_30d=digest.closed_30d, overdue=overdue)
+        on_time_rate_7d=on_time_rate_7d, on_time_close_rate=_rate(on_time_30d, closed_30d + overdue),
+        rework_rate_30d=rework_rate_30d, satisfaction_rate=_rate(satisfied, rated),
+        median_claim_seconds=median_claim, p90_claim_seconds=p90_claim,
+        median_resolve_seconds=median_resolve, p90_resolve_seconds=p90_resolve,
+        new=new, closed_7d=closed_7d, closed_30d=closed_30d, overdue=overdue)
+
+
+def _digest_cards(digest: Digest, overdue: int, by_worker: list[tuple[int, int, int, int, int]]) -> Cards:
+    """The cards of the period a digest covers (rated and satisfied from the workers' rows)."""
+    return _cards(on_time_7d=digest.on_time_7d, closed_7d=digest.closed_7d, on_time_30d=digest.on_time_30d,
+                  closed_30d=digest.closed_30d, reworked_30d=digest.reworked_30d,
+                  rated=sum(r[3] for r in by_worker), satisfied=sum(r[4] for r in by_worker), overdue=overdue,
+                  new=digest.new, times=(digest.median_claim_seconds, digest.p90_claim_seconds,
+                                         digest.median_resolve_seconds, digest.p90_resolve_seconds))
 
 
 def previous_cards(session: Session, *, rules: Rules, area: str, day: date, now: datetime) -> Cards:
@@ -166,19 +179,14 @@ def previous_cards(session: Session, *, rules: Rules, area: str, day: date, now:
     before = day - timedelta(days=TREND_DAYS)
     if not figures.ready(session, rules):
         digest = build_digest(session, rules=rules, area=area, day=before, now=now, max_listed=0)
-        return _cards(digest, digest.trend[-1].overdue, closed_by_worker(session, rules, area, before))
+        return _digest_cards(digest, digest.trend[-1].overdue, closed_by_worker(session, rules, area, before))
     grids = None if area == rules.root else rules.grids_within(area)
     sums = figures.totals(session, grids, before - timedelta(days=TREND_DAYS - 1), before)
     overdue = sum(late for *_, late in figures.now_by_grid(session, grids)) - sums["late_change_after"]
-    median_claim, p90_claim, median_resolve, p90_resolve = times(session, rules=rules, area=area, day=before)
-    return Cards(
-        on_time_rate_7d=_rate(sums["on_time_7d"], sums["closed_7d"]),
-        on_time_close_rate=_rate(sums["on_time"], sums["closed"] + overdue),
-        rework_rate_30d=_rate(sums["reworked"], sums["closed"]),
-        satisfaction_rate=_rate(sums["satisfied"], sums["rated"]),
-        median_claim_seconds=median_claim, p90_claim_seconds=p90_claim,
-        median_resolve_seconds=median_resolve, p90_resolve_seconds=p90_resolve,
-        new=sums["new_last"], closed_7d=sums["closed_7d"], closed_30d=sums["closed"], overdue=overdue)
+    return _cards(on_time_7d=sums["on_time_7d"], closed_7d=sums["closed_7d"], on_time_30d=sums["on_time"],
+                  closed_30d=sums["closed"], reworked_30d=sums["reworked"], rated=sums["rated"],
+                  satisfied=sums["satisfied"], overdue=overdue, new=sums["new_last"],
+                  times=times(session, rules=rules, area=area, day=before))
 
 
 def overview(session: Session, *, rules: Rules, area: str, day: date, now: datetime,
@@ -196,7 +204,7 @@ def overview(session: Session, *, rules: Rules, area: str, day: date, now: datet
     workers.sort(key=lambda w: (-(w.on_time_rate or 0.0), -w.closed_30d, w.name))
     return Overview(
         digest=digest,
-        cards=_cards(digest, digest.overdue, by_worker),
+        cards=_digest_cards(digest, digest.overdue, by_worker),
         rated_30d=sum(r[3] for r in by_worker),
         held=digest.held,
         workers=workers,
