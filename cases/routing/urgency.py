@@ -22,7 +22,7 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "着火", "著火", "起火", "失火", "火灾", "冒烟", "浓烟", "黑烟", "火苗", "烧起来", "烧着了", "爆炸", "闻到烧焦",
     "on fire", "caught fire", "flames", "火光", "火烛", "自燃", "apartment fire", "kitchen fire", "fire on the",
     "smoke filling", "exploded", "smoke pouring", "smoke coming", "full of smoke", "thick smoke",
-    "smell burning", "house fire", "explosion",
+    "smell burning", "house fire", "explosion", "火好大", "火很大", "火势", "大火", "fire is spreading",
     # gas
     "煤气味", "瓦斯味", "燃气味", "天然气味", "液化气味", "漏气", "燃气泄漏", "煤气泄漏", "嘶嘶",
     "smell gas", "gas smell", "gas leak", "leaking gas", "gas hissing", "hissing",
@@ -55,7 +55,8 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "还没出来", "hasn't come out", "hasn't come back",
     # water and structure dangers
     "塌了", "坍塌", "突然塌陷", "掉下来砸", "淹了",
-    "sinkhole opened", "car fell", "collapsing", "flooding into", "caving in",
+    "sinkhole opened", "car fell", "collapsing", "flooding into", "caving in", "people underneath",
+    "someone underneath", "压在下面", "压在底下", "埋在下面", "埋住了",
     "跳楼", "要跳", "掉下去", "掉进去", "入面有人", "困咗", "头破血流", "砸人", "追人",
     "beating", "being hurt", "hit a pedestrian",
     "落水", "掉水里", "掉进水", "溺水", "掉进河", "掉进池塘", "被水冲走", "困在车里", "车里有人",
@@ -66,10 +67,11 @@ BUILTIN_SIGNALS: tuple[str, ...] = (
     "捅人", "打人", "抢劫", "绑架", "枪", "砸门", "撬门", "闯进", "闯入", "入室",
     "injured", "bleeding", "blood everywhere", "hit by a car", "knocked down", "knife", "stabbed", "stabbing",
     "gun", "shooting", "robbery", "attacking", "assault", "hurt badly", "seriously hurt", "breaking in",
-    "break in", "intruder", "forcing the door",
+    "break in", "intruder", "forcing the door", "machete", "axe", "weapon", "砍刀",
     # children in danger
     "小孩掉", "孩子掉", "小孩爬", "孩子爬", "小孩被锁", "孩子被锁", "孩子被困", "小孩被困", "小孩不见", "孩子走丢",
     "child fell", "toddler", "kid fell", "child locked", "child alone", "baby alone", "missing child",
+    "locked in a hot car", "kid in a hot car", "child in a hot car", "baby in a hot car", "锁在车里", "关在车里",
     "leaning over the rail", "climbing over",
     # smells and calls for help
     "一氧化碳", "头晕", "呕吐", "carbon monoxide", "co alarm", "dizzy", "fumes",
