@@ -110,6 +110,7 @@ async def serve(sock: socket.socket, config: dict[str, Any]) -> int:
     listening = asyncio.create_task(listen(), name="sender-child-listen")
     try:
         await _initialize(bot, listening)
+        writer.write(sender_link.encode(("ready",)))
         if not listening.done():
             await supervise("sender", sender.run, stopping=lambda: sender._stopping, on_death=failure.append,
                             redact=redact.redact)

@@ -5,7 +5,8 @@ Only the two ends of a ``socketpair`` made by one process read it, so pickle's t
 
 Parent to child: ``("config", dict)`` first (settings, database URL, options: never in argv or the
 environment), then ``("lease", proven_until)`` (monotonic; 0 once no longer the leader), ``("wake",)``,
-``("recorded", [row ids])`` and ``("stop",)``. Child to parent: ``("outcomes", [(row id, chat id, Outcome)])``.
+``("recorded", [row ids])`` and ``("stop",)``. Child to parent: ``("ready",)`` once connected to the Bot API, and
+``("outcomes", [(row id, chat id, Outcome)])``.
 """
 
 from __future__ import annotations

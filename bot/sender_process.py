@@ -66,6 +66,7 @@ class SenderProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.used_until: float | None = None  # when a previous child died: it may have sent until then
         self.sent = 0
+        self.ready = asyncio.Event()  # the current child is connected to the Bot API
         self._writer: asyncio.StreamWriter | None = None
         self._stopping = False
         self._wake_due = False
@@ -102,6 +103,7 @@ class SenderProcess:
         """Start the child and record its outcomes until it ends; see the module's docstring for its death."""
         if self._stopping:
             return
+        self.ready.clear()
         parent_end, child_end = socket.socketpair()
         try:
             self.process = self._spawn(child_end)
@@ -114,7 +116,9 @@ class SenderProcess:
             if self._stopping:
                 self._send(("stop",))
             while (message := await sender_link.receive(reader)) is not None:
-                if message[0] == "outcomes":
+                if message[0] == "ready":
+                    self.ready.set()
+                elif message[0] == "outcomes":
                     self._to_record.extend(message[1])
                     if self._recorder is None or self._recorder.done():
                         self._recorder = asyncio.create_task(self._record(), name="outbox-recorder")
