@@ -345,6 +345,8 @@ class Runtime:
         if not self.is_leader:
             return
         self.is_leader = False
+        if isinstance(self.sender, SenderProcess):
+            self.sender.lease()  # the child stops sending now, as an in-process sender would
         if self.poller is not None:
             self.poller.stop()
         if self._scheduler is not None:

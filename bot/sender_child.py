@@ -11,6 +11,7 @@ parent: ``PR_SET_PDEATHSIG`` kills it at once, and the end of the socket stops e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import os
@@ -91,6 +92,7 @@ async def serve(sock: socket.socket, config: dict[str, Any]) -> int:
     if config.get("used_until") is not None:
         sender.assume_used_until(config["used_until"])
     failure: list[BaseException] = []
+    told_to_stop = asyncio.Event()
 
     async def listen() -> None:
         nonlocal proven_until
@@ -104,14 +106,16 @@ async def serve(sock: socket.socket, config: dict[str, Any]) -> int:
                 sender.recorded(message[1])
             elif kind == "stop":
                 sender.stop()
+                told_to_stop.set()
         proven_until = 0.0
         sender.orphaned()
+        told_to_stop.set()
 
     listening = asyncio.create_task(listen(), name="sender-child-listen")
     try:
-        await _initialize(bot, listening)
+        await _initialize(bot, told_to_stop)
         writer.write(sender_link.encode(("ready",)))
-        if not listening.done():
+        if not told_to_stop.is_set():
             await supervise("sender", sender.run, stopping=lambda: sender._stopping, on_death=failure.append,
                             redact=redact.redact)
     finally:
@@ -125,17 +129,18 @@ async def serve(sock: socket.socket, config: dict[str, Any]) -> int:
     return sender_link.BUG_EXIT if failure else 0
 
 
-async def _initialize(bot: Any, parent_gone: asyncio.Task[None]) -> None:
-    """Open the bot's HTTP clients (getMe), retrying until the Bot API answers or the parent is gone."""
+async def _initialize(bot: Any, stop: asyncio.Event) -> None:
+    """Open the bot's HTTP clients (getMe), retrying until the Bot API answers or the child is to stop."""
     backoff = Backoff(base=1.0)
-    while not parent_gone.done():
+    while not stop.is_set():
         try:
             await bot.initialize()
             return
         except Exception as exc:
             delay = backoff.failure()
             log.warning("cannot reach the Bot API (%s); retrying in %.0fs", describe(exc, redact.redact), delay)
-            await asyncio.wait({parent_gone}, timeout=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -159,7 +164,11 @@ def main(argv: list[str]) -> int:
     redact.install(config["settings"].get("token"))
     logging.basicConfig(level=config.get("log_level", logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s[sender]: %(message)s")
-    return asyncio.run(serve(sock, config))
+    try:
+        return asyncio.run(serve(sock, config))
+    except Exception:  # outages are retried inside: whatever ends it here is a bug
+        log.critical("the sender process died", exc_info=True)
+        return sender_link.BUG_EXIT
 
 
 if __name__ == "__main__":

@@ -107,6 +107,9 @@ class SenderProcess:
         parent_end, child_end = socket.socketpair()
         try:
             self.process = self._spawn(child_end)
+        except BaseException:
+            parent_end.close()
+            raise
         finally:
             child_end.close()
         try:
