@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
 import re
 import statistics
 import tempfile
@@ -53,6 +54,7 @@ from bot.app import App, build_app
 from bot.handlers import handle_update
 from bot.processor import InboxProcessor
 from bot.receiver import store_batch
+from bot.sender_process import SenderProcess
 from cases.clock import utcnow
 from cases.db import READ_ONLY, session_scope
 from cases.services.people import get_or_create_person, grant_role
@@ -79,6 +81,8 @@ NOTIFIED = "gridbot: worker notified"
 TARGETS = ((COMMITTED, ECHO, 0.75), (DELIVERED, ECHO, 0.5), (DELIVERED, NAIVE, 1.0))
 PACED_TARGET = 3.0
 """Paced runs (``--rate``): the worker notified p99 at most this many times the echo bot's reply p99."""
+SENDER_PROCESS = "gridbot+sender process"
+"""Prefix of the rows of the same Gridbot run with its outbox sender in a child process (``gridbot run``'s default)."""
 NEW_TICKET = re.compile(r"新工单 #(\d+)")
 ACK = re.compile(r"工单号 #(\d+)")
 
@@ -94,6 +98,7 @@ class Row:
     p99_ms: float
     cpu_ms: float = 0.0  # CPU time of the bot's process per message (emulators in their own processes)
     loop_cpu_ms: float = 0.0  # of which the event loop's thread (Gridbot: receiving, Bot API calls, PTB)
+    child_cpu_ms: float = 0.0  # CPU time of Gridbot's sender process per message (if it has one)
 
     @property
     def throughput(self) -> float:
@@ -108,13 +113,21 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def _row(name: str, started: float, injected: dict[Any, float], arrived: dict[Any, float], cpu_ms: float,
-         loop_cpu_ms: float = 0.0) -> Row:
+         loop_cpu_ms: float = 0.0, child_cpu_ms: float = 0.0) -> Row:
     missing = set(injected) - set(arrived)
     if missing:
         raise RuntimeError(f"{name}: {len(missing)} of {len(injected)} messages never arrived")
     latencies = [(arrived[k] - injected[k]) * 1000 for k in injected]
     return Row(name, len(injected), max(arrived.values()) - started,
-               percentile(latencies, 0.5), percentile(latencies, 0.99), cpu_ms, loop_cpu_ms)
+               percentile(latencies, 0.5), percentile(latencies, 0.99), cpu_ms, loop_cpu_ms, child_cpu_ms)
+
+
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds (user and system) process ``pid`` used so far; 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 
@@ -207,14 +220,16 @@ def _report(i: int) -> str:
 
 
 async def _gridbot(emu: Driver, database_url: str, n_messages: int, n_users: int, *, telegram_limits: bool,
-                   deadline: float, rate: float | None = None, first_resident: int = FIRST_RESIDENT) -> list[Row]:
+                   deadline: float, rate: float | None = None, first_resident: int = FIRST_RESIDENT,
+                   sender_process: bool = False) -> list[Row]:
     """Run Gridbot against ``emu`` with the load described in the module docstring (residents numbered
-    from ``first_resident``, so that a later run in the same database sends new messages)."""
+    from ``first_resident``, so that a later run in the same database sends new messages). ``sender_process``:
+    the outbox sender in a child process; the run starts once the child is connected (its start-up not counted)."""
     settings = Settings(token=emu.token, api_base_url=emu.base_url, database_url=database_url,
                         rules=str(ROOT / "routing_rules.yaml"), sweep_seconds=3600)
     if not telegram_limits:
         settings.outbox_global_per_second = settings.outbox_private_per_second = RAISED_LIMIT
-    app = build_app(settings)
+    app = build_app(settings, runtime_options={"sender_process": sender_process})
     per_user = -(-n_messages // n_users)
     if per_user > app.rules.defaults.reports_per_hour:
         raise SystemExit(f"{per_user} reports per resident would be held for review "
@@ -229,9 +244,14 @@ async def _gridbot(emu: Driver, database_url: str, n_messages: int, n_users: int
 
     with CommitClock(app.engine) as clock:
         await app.runtime.start()
+        child: int | None = None
         try:
+            if isinstance(app.runtime.sender, SenderProcess):
+                await asyncio.wait_for(app.runtime.sender.ready.wait(), 60)
+                child = app.runtime.sender.process.pid if app.runtime.sender.process else None
             # Like the echo baseline: inject as soon as the bot is polling (the updates queue meanwhile).
             started, cpu_started, loop_started = time.monotonic(), time.process_time(), time.thread_time()
+            child_started = _process_cpu(child)
             injected = {(chat, message): mono for chat, message, mono in await emu.inject(messages, rate)}
             notices: dict[tuple[int, int], float] = {}
             acks: dict[tuple[int, int], float] = {}
@@ -253,15 +273,17 @@ async def _gridbot(emu: Driver, database_url: str, n_messages: int, n_users: int
             await wait_until(all_arrived, deadline, poll=0.05)
             cpu_ms = (time.process_time() - cpu_started) / n_messages * 1000
             loop_ms = (time.thread_time() - loop_started) / n_messages * 1000
+            child_ms = (_process_cpu(child) - child_started) / n_messages * 1000
         finally:
             await app.runtime.stop()
             app.engine.dispose()
         committed = dict(clock.committed)
     delivered = {k: max(notices[k], acks[k]) for k in notices.keys() & acks.keys()}
-    return [_row(COMMITTED, started, injected, committed, cpu_ms, loop_ms),
-            _row(NOTIFIED, started, injected, notices, cpu_ms, loop_ms),
-            _row("gridbot: resident answered", started, injected, acks, cpu_ms, loop_ms),
-            _row(DELIVERED, started, injected, delivered, cpu_ms, loop_ms)]
+    names = [COMMITTED, NOTIFIED, "gridbot: resident answered", DELIVERED]
+    if sender_process:
+        names = [name.replace("gridbot", SENDER_PROCESS, 1) for name in names]
+    return [_row(name, started, injected, arrived, cpu_ms, loop_ms, child_ms)
+            for name, arrived in zip(names, (committed, notices, acks, delivered), strict=True)]
 
 
 def _update(i: int, user: int, text: str) -> dict[str, Any]:
@@ -294,8 +316,9 @@ def handler_only(db_dir: Path, n_messages: int, n_users: int) -> Row:
 
 
 def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadline: float = 600,
-        in_process: bool = False, rate: float | None = None) -> list[Row]:
-    """The echo baseline, then Gridbot, each against its own emulator; returns the table rows."""
+        in_process: bool = False, rate: float | None = None, sender_process: str = "both") -> list[Row]:
+    """The echo baseline, then Gridbot, each against its own emulator; returns the table rows.
+    ``sender_process``: "off" (the sender in Gridbot's process), "on" (in a child process) or "both"."""
     driver: type[ThreadDriver] | type[ProcessDriver] = ThreadDriver if in_process else ProcessDriver
     with driver(ECHO_TOKEN) as echo_emu:
         echo = asyncio.run(echo_baseline(echo_emu, n_messages, n_users, deadline=deadline, rate=rate))
@@ -305,9 +328,13 @@ def run(n_messages: int, n_users: int, *, telegram_limits: bool = False, deadlin
         naive = asyncio.run(naive_baseline(naive_emu, Path(tmp), n_messages, n_users, deadline=deadline, rate=rate))
     rows = [Row(name, n_messages, float(r["seconds"]), float(r["latency_p50_ms"]), float(r["latency_p99_ms"]),
                 float(r["cpu_ms_per_msg"])) for name, r in ((ECHO, echo), (ECHO_TWICE, twice), (NAIVE, naive))]
-    with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, driver(TOKEN) as emu:
-        rows += asyncio.run(_gridbot(emu, f"sqlite:///{Path(tmp) / 'bench.db'}", n_messages, n_users,
-                                     telegram_limits=telegram_limits, deadline=deadline, rate=rate))
+    modes = {"off": [False], "on": [True], "both": [False, True]}[sender_process]
+    for child in modes:
+        with tempfile.TemporaryDirectory(prefix="gridbot-intake-") as tmp, driver(TOKEN) as emu:
+            rows += asyncio.run(_gridbot(emu, f"sqlite:///{Path(tmp) / 'bench.db'}", n_messages, n_users,
+                                         telegram_limits=telegram_limits, deadline=deadline, rate=rate,
+                                         sender_process=child))
+    with tempfile.TemporaryDirectory(prefix="gridbot-handler-") as tmp:
         rows.append(handler_only(Path(tmp), n_messages, n_users))
     return rows
 
@@ -323,6 +350,19 @@ def _cpu_split(total: str, loop: str) -> str:
     return (f"gridbot's CPU per report: {total} ms in its process, of which {loop} ms in the "
             "event loop's thread (polling, Bot API calls, PTB) and the rest in the database threads (inbox, handling, "
             "outbox reads and records)")
+
+
+def _child_split(total: str, loop: str, child: str, both: str) -> str:
+    """Where Gridbot spent its CPU per report with the sender in a child process (figures already formatted)."""
+    return (f"{SENDER_PROCESS}'s CPU per report: {total} ms in gridbot's process (of which {loop} ms in the event "
+            f"loop's thread), {child} ms in the sender process, {both} ms over both")
+
+
+def _targets(rows: Sequence[Row]) -> list[tuple[str, str, float]]:
+    """The throughput targets, for the sender-process rows too when the run has them."""
+    names = {row.name for row in rows}
+    extra = [(name.replace("gridbot", SENDER_PROCESS, 1), base, target) for name, base, target in TARGETS]
+    return list(TARGETS) + [t for t in extra if t[0] in names]
 
 
 def _p99_ratio(rows: Sequence[Row], name: str, base: str) -> float:
@@ -343,23 +383,28 @@ def summary(runs: Sequence[Sequence[Row]], *, paced: bool = False) -> str:
         return "/".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
 
     lines = [f"over {len(runs)} runs, min/median/max (each ratio within its own run):",
-             f"{'measure':<28} {'msg/s':>20} {'vs echo':>16} {'vs naive':>16} {'cpu ms/msg':>17}"]
+             f"{'measure':<40} {'msg/s':>20} {'vs echo':>16} {'vs naive':>16} {'cpu ms/msg':>17}"]
     for row in runs[0]:
         if row.name == HANDLER_ONLY:
             continue
         same = [next(r for r in rows if r.name == row.name) for rows in runs]
-        lines.append(f"{row.name:<28} {spread([r.throughput for r in same], '.1f'):>20} "
+        lines.append(f"{row.name:<40} {spread([r.throughput for r in same], '.1f'):>20} "
                      f"{spread([_ratio(rows, row.name, ECHO) for rows in runs], '.2f'):>16} "
                      f"{spread([_ratio(rows, row.name, NAIVE) for rows in runs], '.2f'):>16} "
                      f"{spread([r.cpu_ms for r in same], '.2f'):>17}")
     split = [next(r for r in rows if r.name == COMMITTED) for rows in runs]
     lines.append(_cpu_split(spread([r.cpu_ms for r in split], ".2f"), spread([r.loop_cpu_ms for r in split], ".2f")))
+    child_rows = [r for rows in runs for r in rows if r.name == COMMITTED.replace("gridbot", SENDER_PROCESS, 1)]
+    if len(child_rows) == len(runs):
+        lines.append(_child_split(*(spread(values, ".2f") for values in (
+            [r.cpu_ms for r in child_rows], [r.loop_cpu_ms for r in child_rows], [r.child_cpu_ms for r in child_rows],
+            [r.cpu_ms + r.child_cpu_ms for r in child_rows]))))
     if paced:
         p99s = [_p99_ratio(rows, NOTIFIED, ECHO) for rows in runs]
         lines.append(f"p99 of {NOTIFIED} over {ECHO.split(':')[0]}'s p99: {spread(p99s, '.2f')}")
         lines.append(_paced_target(statistics.median(p99s), "median "))
         return "\n".join(lines)
-    for name, base, target in TARGETS:
+    for name, base, target in _targets(runs[0]):
         ratios = [_ratio(rows, name, base) for rows in runs]
         lines.append(f"target {name} >= {target:g} x {base.split(':')[0]}: median {statistics.median(ratios):.2f} x, "
                      f"{'met' if statistics.median(ratios) >= target else 'NOT met'}")
@@ -378,7 +423,7 @@ def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limit
              "emulators: " + ("threads of this process (they share its GIL)" if in_process
                               else "one process per bot (python -m emulator), as Telegram is another machine"),
              "",
-             f"{'measure':<28} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8} {'cpu ms/msg':>11} "
+             f"{'measure':<40} {'msg/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'vs echo':>8} {'cpu ms/msg':>11} "
              f"{'vs naive':>9}"]
     echo = rows[0].throughput
     naive = next((r.throughput for r in rows if r.name == NAIVE), 0.0)
@@ -386,20 +431,24 @@ def render(rows: Sequence[Row], *, n_messages: int, n_users: int, telegram_limit
         if row.name == HANDLER_ONLY:
             continue
         ratio = row.throughput / echo if echo else 0.0
-        lines.append(f"{row.name:<28} {row.throughput:>9.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {ratio:>8.2f} "
+        lines.append(f"{row.name:<40} {row.throughput:>9.1f} {row.p50_ms:>9.1f} {row.p99_ms:>9.1f} {ratio:>8.2f} "
                      f"{row.cpu_ms:>11.2f} {row.throughput / naive if naive else 0.0:>9.2f}")
     if rate:
         lines += ["", f"paced run: every bot gets {rate:g} msg/s; compare the latencies (the throughput targets are "
                       "for the burst run)", _paced_target(_p99_ratio(rows, NOTIFIED, ECHO), "")]
     else:
         lines.append("")
-        for name, base, target in TARGETS:
+        for name, base, target in _targets(rows):
             ratio = _ratio(rows, name, base)
             lines.append(f"target {name} >= {target:g} x {base.split(':')[0]}: {ratio:.2f} x, "
                          f"{'met' if ratio >= target else 'NOT met'}")
     committed = next((r for r in rows if r.name == COMMITTED), None)
     if committed is not None:
         lines.append(_cpu_split(f"{committed.cpu_ms:.2f}", f"{committed.loop_cpu_ms:.2f}"))
+    child = next((r for r in rows if r.name == COMMITTED.replace("gridbot", SENDER_PROCESS, 1)), None)
+    if child is not None:
+        lines.append(_child_split(f"{child.cpu_ms:.2f}", f"{child.loop_cpu_ms:.2f}", f"{child.child_cpu_ms:.2f}",
+                                  f"{child.cpu_ms + child.child_cpu_ms:.2f}"))
     twice = next((r for r in rows if r.name == ECHO_TWICE), None)
     if twice is not None and echo:
         lines.append(f"a report needs two messages sent (acknowledgement, worker's notice): the echo bot copying each "
@@ -428,13 +477,15 @@ def main(argv: Sequence[str] | None = None) -> list[list[Row]]:
                         help="pace the residents' messages at this many per second (default: one burst)")
     parser.add_argument("--in-process", action="store_true",
                         help="run each emulator in a thread of this process instead of its own process")
+    parser.add_argument("--sender-process", choices=("off", "on", "both"), default="both",
+                        help="Gridbot's outbox sender in its process (off), in a child process (on), or a run of each")
     parser.add_argument("--runs", type=int, default=3, help="repeat the whole comparison this many times")
     args = parser.parse_args(argv)
     runs = []
     for i in range(args.runs):
         rows = run(args.messages, args.users, telegram_limits=args.telegram_limits, deadline=args.deadline,
-                   in_process=args.in_process, rate=args.rate)
-        print(f"run {i + 1} of {args.runs}")
+                   in_process=args.in_process, rate=args.rate, sender_process=args.sender_process)
+        print(f"run {i + 1} of {args.runs} (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
         print(render(rows, n_messages=args.messages, n_users=args.users, telegram_limits=args.telegram_limits,
                      in_process=args.in_process, rate=args.rate), flush=True)
         print()

@@ -36,6 +36,7 @@ from bot.processor import GiveUpHook, Handler, InboxProcessor
 from bot.ptb import GET_UPDATES_TIMEOUT, make_bot
 from bot.receiver import PollingReceiver, WebhookReceiver, set_webhook, webhook_path, webhook_secret
 from bot.sender import OutboxSender, sender_from_settings
+from bot.sender_process import SenderProcess
 from bot.supervise import Backoff, describe, is_outage, supervise
 from cases import job_log, leader, redact
 from cases.clock import Clock, utcnow
@@ -82,8 +83,11 @@ class Runtime:
         poll_timeout: int = GET_UPDATES_TIMEOUT,
         processor_options: dict[str, Any] | None = None,
         sender_options: dict[str, Any] | None = None,
+        sender_process: bool = False,
         clock: Clock = utcnow,
     ) -> None:
+        """``sender_process``: the leader's outbox sender runs in a child process (:mod:`bot.sender_process`,
+        a second core; the same limits and guarantees), else in this process's event loop."""
         self.settings, self.engine, self.rules, self.handler = settings, engine, rules, handler
         redact.install(settings.token)  # no log record of this process carries the token (cases.redact)
         self.on_give_up, self.jobs, self.on_ready, self.clock = on_give_up, list(jobs), on_ready, clock
@@ -92,12 +96,13 @@ class Runtime:
         self.lease_name, self.lease_ttl, self.poll_timeout = lease_name, lease_ttl, poll_timeout
         self.processor_options = processor_options or {}
         self.sender_options = sender_options or {}
+        self.sender_process = sender_process
         self.mode = "polling"
         self.public_url: str | None = None
         self.secret = webhook_secret(settings.token or "", settings.webhook_secret)
         self.is_leader = False
         self.processor: InboxProcessor | None = None
-        self.sender: OutboxSender | None = None
+        self.sender: OutboxSender | SenderProcess | None = None
         self.poller: PollingReceiver | None = None
         self.webhook: WebhookReceiver | None = None
         self._scheduler: AsyncIOScheduler | None = None
@@ -226,6 +231,10 @@ class Runtime:
         """Whether this process renewed the lease recently enough to act as the leader now."""
         return self.is_leader and time.monotonic() < self._proven_until
 
+    def _lease_deadline(self) -> float:
+        """The monotonic time until which this process may act as the leader (0 if it is not the leader)."""
+        return self._proven_until if self.is_leader else 0.0
+
     async def _initialize_bot(self) -> None:
         backoff = Backoff(base=1.0)
         while True:
@@ -274,6 +283,8 @@ class Runtime:
             await self._step_down()
         if epoch is not None:
             self._proven_until = asked + self.lease_ttl * (1 - LEASE_MARGIN)
+            if isinstance(self.sender, SenderProcess):
+                self.sender.lease()
             if not self.is_leader:
                 self.epoch = epoch
                 await self._become_leader()
@@ -295,8 +306,12 @@ class Runtime:
     async def _become_leader(self) -> None:
         log.info("%s is the leader (lease epoch %s)", self.holder, self.epoch)
         self.is_leader = True
-        self.sender = sender_from_settings(self.engine, self.bot, self.settings, clock=self.clock,
-                                           may_send=self.lease_proven, **self.sender_options)
+        if self.sender_process:
+            self.sender = SenderProcess(self.engine, self.settings, proven_until=self._lease_deadline,
+                                        clock=self.clock, options=self.sender_options)
+        else:
+            self.sender = sender_from_settings(self.engine, self.bot, self.settings, clock=self.clock,
+                                               may_send=self.lease_proven, **self.sender_options)
         self.processor = InboxProcessor(self.engine, self.bot, self.handler, on_give_up=self.on_give_up,
                                         on_commit=self.sender.wake, clock=self.clock,
                                         **self.processor_options)
@@ -330,6 +345,8 @@ class Runtime:
         if not self.is_leader:
             return
         self.is_leader = False
+        if isinstance(self.sender, SenderProcess):
+            self.sender.lease()  # the child stops sending now, as an in-process sender would
         if self.poller is not None:
             self.poller.stop()
         if self._scheduler is not None:

@@ -24,9 +24,9 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, or_, select
@@ -105,6 +105,10 @@ class WindowLimiter:
         if self._times:
             return self._times[0] + self.window - now
         return IN_FLIGHT_POLL
+
+    def fill(self, at: float) -> None:
+        """Count the whole limit as used at ``at`` (a predecessor may have sent that much until then)."""
+        self._times.extend([at] * (self.count - len(self._times)))
 
     def record(self, now: float) -> None:
         """Count one instantaneous event at ``now``."""
@@ -191,6 +195,7 @@ class OutboxSender:
         self._recorder: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._used_until: float | None = None
         self.sent = 0
         self.failed = 0
         self.retried = 0
@@ -198,6 +203,14 @@ class OutboxSender:
     def wake(self) -> None:
         """Rows were queued: look at the outbox now."""
         self._wake.set()
+
+    def assume_used_until(self, at: float) -> None:
+        """Another sender may have sent until the monotonic time ``at``: every limit (global, each chat's)
+        counts as used up at that moment, so nothing here goes out before its window since then has passed."""
+        self._used_until = at
+        self._global.fill(at)
+        for limiter in self._chats.values():
+            limiter.fill(at)
 
     def stop(self) -> None:
         """End :meth:`run` once the sends under way are recorded."""
@@ -275,6 +288,8 @@ class OutboxSender:
             else:
                 limiter = WindowLimiter.per_second(self._private_rate)
                 limiter.window += self.margin
+            if self._used_until is not None:
+                limiter.fill(self._used_until)
             self._chats[chat_id] = limiter
         return limiter
 
@@ -313,22 +328,7 @@ class OutboxSender:
 
     def _record_many(self, results: list[tuple[_Job, _Outcome]]) -> None:
         """Record the outcomes of several sends in one transaction (a group commit)."""
-        now = self.clock()
-        # What was delivered is a fact whoever leads now: recorded without the lease fence, so that a new
-        # leader does not send it again.
-        with unguarded(), session_scope(self.engine) as session:
-            outbox.mark_sent_many(session, [(job.id, outcome.message_id) for job, outcome in results
-                                            if outcome.kind == "sent"], now=now)
-            for job, outcome in results:
-                if outcome.kind == "sent":
-                    continue
-                if outcome.kind == "retry":
-                    outbox.mark_retry(session, job.id, not_before=now + timedelta(seconds=outcome.delay),
-                                      error=outcome.error or "", now=now)
-                else:
-                    outbox.mark_failed(session, job.id, error=outcome.error or "", now=now)
-                    if outcome.unreachable:
-                        mark_unreachable(session, telegram_id=job.chat_id, now=now)
+        record_outcomes(self.engine, [(job.id, job.chat_id, outcome) for job, outcome in results], now=self.clock())
 
     async def _record_soon(self, job: _Job, outcome: _Outcome) -> None:
         """Queue an outcome for the next group commit and wait until it is recorded."""
@@ -455,14 +455,35 @@ class OutboxSender:
             self._paused_all = max(self._paused_all, now + delay)
 
 
+def record_outcomes(engine: Engine, results: Sequence[tuple[int, int, _Outcome]], *, now: datetime) -> None:
+    """Record the outcomes of several sends, each ``(row id, chat id, outcome)``, in one transaction.
+
+    What was delivered is a fact whoever leads now: recorded without the lease fence, so that a new leader
+    does not send it again."""
+    with unguarded(), session_scope(engine) as session:
+        outbox.mark_sent_many(session, [(row_id, outcome.message_id) for row_id, _, outcome in results
+                                        if outcome.kind == "sent"], now=now)
+        for row_id, chat_id, outcome in results:
+            if outcome.kind == "sent":
+                continue
+            if outcome.kind == "retry":
+                outbox.mark_retry(session, row_id, not_before=now + timedelta(seconds=outcome.delay),
+                                  error=outcome.error or "", now=now)
+            else:
+                outbox.mark_failed(session, row_id, error=outcome.error or "", now=now)
+                if outcome.unreachable:
+                    mark_unreachable(session, telegram_id=chat_id, now=now)
+
+
 def masked_chat(chat_id: int) -> str:
     """A chat id for a log line: enough to tell chats apart, not enough to find a person (``***567``)."""
     return f"{'-' if chat_id < 0 else ''}***{str(abs(chat_id))[-3:]}"
 
 
-def sender_from_settings(engine: Engine, bot: Bot, settings: Any, **kwargs: Any) -> OutboxSender:
-    """An :class:`OutboxSender` with the rates from :class:`cases.settings.Settings`."""
-    return OutboxSender(
+def sender_from_settings(engine: Engine, bot: Bot, settings: Any, *, factory: type[OutboxSender] = OutboxSender,
+                         **kwargs: Any) -> OutboxSender:
+    """An :class:`OutboxSender` (or ``factory``) with the rates from :class:`cases.settings.Settings`."""
+    return factory(
         engine, bot,
         global_per_second=settings.outbox_global_per_second,
         private_per_second=settings.outbox_private_per_second,

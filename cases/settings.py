@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     web_url: str = Field("http://127.0.0.1:8080", description="the console's address, used in login links")
     web_secret: str | None = Field(None, description="signs console login links and sessions (default: token)")
     web_cache: str = Field("gridbot-web-cache", description="directory where the console keeps fetched photos")
+    sender_process: bool = Field(
+        True,
+        description="gridbot run: the leader sends the outbox from a child process (a second core), "
+        "with the same limits and guarantees as in the bot's own process",
+    )
     http_client: Literal["aiohttp", "httpx"] = Field(
         "aiohttp",
         description="HTTP transport under python-telegram-bot: aiohttp (cheaper per call) or PTB's default httpx",

@@ -46,17 +46,21 @@ def run(
     listen: str = typer.Option("0.0.0.0", "--listen", metavar="HOST", help="webhook listen address"),
     port: int = typer.Option(8443, "--port", metavar="N", help="webhook listen port"),
     web: int | None = typer.Option(None, "--web", metavar="PORT", help="also serve the console on 127.0.0.1:PORT"),
+    sender_process: bool | None = typer.Option(
+        None, "--sender-process/--no-sender-process",
+        help="send the outbox from a child process (default: GRIDBOT_SENDER_PROCESS, on)"),
 ) -> None:
     """Run the bot: long polling by default, or a webhook with a secret token (--webhook). Migrates the
     database first. SIGTERM or Ctrl-C stop it in any phase (exit 0); a rejected token exits 2."""
     _stop_on_sigterm()
     try:
-        _run(webhook, listen, port, web)
+        _run(webhook, listen, port, web, sender_process)
     except KeyboardInterrupt:  # SIGINT or SIGTERM before the bot's own loop handles them
         log.info("stopped during start-up")
 
 
-def _run(webhook: str | None, listen: str, port: int, web: int | None = None) -> None:
+def _run(webhook: str | None, listen: str, port: int, web: int | None = None,
+         sender_process: bool | None = None) -> None:
     settings = common.settings()
     if not settings.token:
         typer.echo(TOKEN_HELP, err=True)
@@ -71,7 +75,8 @@ def _run(webhook: str | None, listen: str, port: int, web: int | None = None) ->
     from bot.app import build_app  # the handlers, imported only when the bot really runs
     from bot.runtime import TaskDied, TokenRejected
 
-    app = build_app(settings, rules=rules)  # applies the migrations first
+    in_child = settings.sender_process if sender_process is None else sender_process
+    app = build_app(settings, rules=rules, runtime_options={"sender_process": in_child})  # migrates first
     try:
         if web is not None:
             from bot.runtime import run_until_stopped

@@ -33,7 +33,9 @@ def test_benchmark_prints_the_side_by_side_table() -> None:
     rows = {m["name"].strip(): m for m in map(ROW.match, out.splitlines()) if m}
     assert set(rows) == {"ptb echo: echo sent", "ptb echo + copy: both sent", "naive ticket bot: both sent",
                          "gridbot: ticket committed", "gridbot: worker notified", "gridbot: resident answered",
-                         "gridbot: both delivered"}, out
+                         "gridbot: both delivered", "gridbot+sender process: ticket committed",
+                         "gridbot+sender process: worker notified", "gridbot+sender process: resident answered",
+                         "gridbot+sender process: both delivered"}, out
     for row in rows.values():
         assert float(row["rate"]) > 0 and float(row["ratio"]) > 0 and float(row["cpu"]) > 0
         assert 0 <= float(row["p50"]) <= float(row["p99"])
@@ -44,6 +46,11 @@ def test_benchmark_prints_the_side_by_side_table() -> None:
         assert re.search(rf"target gridbot: {target}: \d+\.\d\d x, (met|NOT met)", out), out
         assert re.search(rf"target gridbot: {target}: median \d+\.\d\d x, (met|NOT met)", out), out
     assert "over 1 runs, min/median/max" in out
+    assert re.search(r"target gridbot\+sender process: both delivered >= 0\.5 x ptb echo: median \d+\.\d\d x", out)
+    child = re.search(r"gridbot\+sender process's CPU per report: (\d+\.\d\d) ms in gridbot's process \(of which "
+                      r"(\d+\.\d\d) ms in the event loop's thread\), (\d+\.\d\d) ms in the sender process, "
+                      r"(\d+\.\d\d) ms over both", out)
+    assert child and float(child[3]) > 0 and float(child[4]) > float(child[1]), out
     assert re.search(r"copying each message to a second chat, with no database, reaches \d+\.\d\d x echo", out)
     ceiling = re.search(r"with no network .*: (\d+\.\d) msg/s, (\d+\.\d\d) ms per report \((\d+\.\d\d) ms CPU\)", out)
     assert ceiling and float(ceiling[1]) > 0 and float(ceiling[2]) > 0 and float(ceiling[3]) > 0, out
@@ -55,7 +62,7 @@ def test_benchmark_prints_the_side_by_side_table() -> None:
 def test_a_paced_run_prints_the_steady_load_target_and_where_the_cpu_went() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.intake_bench", "--messages", "20", "--users", "10", "--rate", "20",
-         "--deadline", "120", "--runs", "1"],
+         "--deadline", "120", "--runs", "1", "--sender-process", "off"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=True,
     ).stdout
     assert "20 messages from 10 residents paced at 20/s" in out, out
