@@ -160,8 +160,9 @@ def content_stems(words_: Iterable[str]) -> tuple[str, ...]:
     return tuple(word_stem(w) for w in words_ if len(w) > 1 and w not in STOP_WORDS)
 
 
+@lru_cache(maxsize=65536)
 def units(text: str) -> int:
-    """Weight of a phrase: 2 per Chinese character, 1 per other non-space character."""
+    """Weight of a phrase: 2 per Chinese character, 1 per other non-space character (cached: phrases repeat)."""
     return sum(2 if is_cjk(char) else 1 for char in text if not char.isspace())
 
 

@@ -19,8 +19,9 @@ labelled examples are found by cosine similarity on the same text features.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,9 @@ _EMERGENCY_CV_REPEATS = 3
 _SVM_ITERATIONS = 20_000
 _DEFAULT_TEMPERATURE = 3.0
 _DEFAULT_KEYWORD = 1.0
+
+_DERIVED = frozenset({"text_weights", "postings", "posting_lengths", "category_column"})
+"""Attributes rebuilt from the others on load (:meth:`RoutingModel.__post_init__`), never pickled."""
 
 KeywordFinder = Callable[[str], list[Match]]
 """Finds the (overlap-resolved, place-filtered) keyword matches of a message, as the router does."""
@@ -114,14 +118,25 @@ class RoutingModel:
     text_weights: np.ndarray = field(init=False, repr=False, compare=False)
     """Per text feature (rows), its category weights then its emergency weight, ``[coef.T | emergency_coef]``:
     one gather of the message's rows scores both. Derived from ``coef`` (not pickled)."""
+    postings: list[tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
+    """Per text feature, its row of ``neighbours_by_feature`` as (example indices, weights) views: the rows of a
+    message's features are joined by one ``concatenate`` each. Derived (not pickled)."""
+    posting_lengths: np.ndarray = field(init=False, repr=False, compare=False)
+    category_column: dict[str, int] = field(init=False, repr=False, compare=False)
+    """Position of each category in ``categories`` (derived, not pickled)."""
 
     def __post_init__(self) -> None:
         width = self.text_features
         self.text_weights = np.ascontiguousarray(
             np.hstack([self.coef[:, :width].T, self.emergency_coef[:width, None]]))
+        index = self.neighbours_by_feature
+        bounds = index.indptr.tolist()
+        self.postings = [(index.indices[a:b], index.data[a:b]) for a, b in itertools.pairwise(bounds)]
+        self.posting_lengths = np.diff(index.indptr)
+        self.category_column = {c: n for n, c in enumerate(self.categories)}
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "text_weights"}
+        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -149,7 +164,7 @@ class RoutingModel:
         ``normalized`` is ``normalize(text)`` when the caller has it already (the router does).
         """
         columns, values = self._text_row(normalize(text) if normalized is None else normalized)
-        extra = _extra_row(keywords, self.categories, text, danger)
+        extra = _extra_row(keywords, self.category_column, text, danger)
         width = self.text_features
         keyword = extra[:-1]
         text_scores = values @ self.text_weights[columns]
@@ -159,8 +174,9 @@ class RoutingModel:
         emergency = float(text_scores[-1] + self.emergency_coef[width:] @ extra + self.emergency_intercept)
         order = np.argsort(-probabilities, kind="stable")
         rounded = np.round(probabilities[order], 4).tolist()
+        categories = self.categories
         return Prediction(
-            probabilities=tuple(zip([self.categories[i] for i in order], rounded, strict=True)),
+            probabilities=tuple(zip([categories[i] for i in order.tolist()], rounded, strict=True)),
             emergency_probability=round(1 / (1 + math.exp(-max(min(emergency, 50.0), -50.0))), 4),
             neighbours=self._neighbours(columns, values),
         )
@@ -178,20 +194,34 @@ class RoutingModel:
         present in the message are read)."""
         if not len(columns) or not self.train_texts:
             return ()
-        index = self.neighbours_by_feature
-        starts, ends = index.indptr[columns], index.indptr[columns + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
+        lengths = self.posting_lengths[columns]
+        if not lengths.any():
             return ()
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
-        similarity = np.bincount(index.indices[offsets], weights=index.data[offsets] * np.repeat(values, lengths),
-                                 minlength=len(self.train_texts)) / math.sqrt(2)
-        count = min(NEIGHBOURS, len(similarity))
-        best = np.argpartition(-similarity, count - 1)[:count]
-        best = best[np.argsort(-similarity[best], kind="stable")]
-        return tuple((self.train_texts[i], self.train_categories[i], round(float(similarity[i]), 3))
-                     for i in best if similarity[i] > 0)
+        postings = [self.postings[c] for c in columns.tolist()]
+        examples = np.concatenate([found for found, _ in postings])
+        weights = np.concatenate([weight for _, weight in postings]) * np.repeat(values, lengths)
+        similarity = np.bincount(examples, weights=weights, minlength=len(self.train_texts)) / math.sqrt(2)
+        best = _largest(similarity, min(NEIGHBOURS, len(similarity)))
+        return tuple((self.train_texts[i], self.train_categories[i], round(s, 3))
+                     for i, s in zip(best.tolist(), similarity[best].tolist(), strict=True) if s > 0)
+
+
+def _largest(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` largest of the non-negative ``values``, largest first, as
+    ``argpartition(-values, count - 1)[:count]`` then a stable sort by ``-values`` pick and order them.
+
+    Usually only a few values are positive and the rest 0, where a partition of the whole array is slow: the
+    positive ones are sorted instead. That gives the same indices whenever ties cannot let the partition's
+    internals choose (the first ``count + 1`` positive values strictly decrease; when fewer are positive, the
+    zeros it adds are dropped by the caller); otherwise the partition itself is used.
+    """
+    positive = np.flatnonzero(values)
+    ranked = positive[np.argsort(-values[positive], kind="stable")]
+    head = values[ranked[:count + 1]].tolist()
+    if all(a > b for a, b in itertools.pairwise(head)):
+        return ranked[:count]
+    best = np.argpartition(-values, count - 1)[:count]
+    return best[np.argsort(-values[best], kind="stable")]
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -199,7 +229,8 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
-def _extra_row(keywords: Sequence[Match], categories: Sequence[str], text: str, danger: int) -> np.ndarray:
+def _extra_row(keywords: Sequence[Match], categories: Sequence[str] | Mapping[str, int], text: str,
+               danger: int) -> np.ndarray:
     """Keyword evidence (whole, lead) per category, then log1p(danger signals)."""
     row = keyword_row(keywords, categories, lead_end(text))
     return np.append(row, math.log1p(danger))
