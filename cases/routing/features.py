@@ -69,7 +69,8 @@ def lead_end(text: str) -> int:
     return found.end() if found else len(text)
 
 
-def keyword_row(matches: Iterable[Match], categories: Sequence[str] | Mapping[str, int], end_of_lead: int) -> np.ndarray:
+def keyword_row(matches: Iterable[Match], categories: Sequence[str] | Mapping[str, int],
+                end_of_lead: int) -> np.ndarray:
     """``[log1p(weight in message), log1p(weight in lead)]`` per category, in ``categories`` order (or at the
     positions a ``{category: position}`` mapping gives)."""
     order = categories if isinstance(categories, Mapping) else {c: n for n, c in enumerate(categories)}

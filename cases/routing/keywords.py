@@ -361,16 +361,25 @@ class PhraseMatcher:
                     out.append(self._match(text, entry, "window", WINDOW_SCORE, start, end))
 
     def _find_split(self, text: Normalized, out: list[Match]) -> None:
+        """Split phrases, found in order of their start, then of their place under their first character. Only
+        the phrases whose characters all occur in the text are tried, each at every occurrence of its first."""
         norm = text.text[:PINYIN_CHARS]
         present = set(norm)
-        for start, char in enumerate(norm):
-            for entry in self._split.get(char, ()):
+        found: list[tuple[int, int, Match]] = []
+        for char in [char for char in present if char in self._split]:
+            for rank, entry in enumerate(self._split[char]):
                 if not self._split_chars[entry.order] <= present:  # a character of the phrase is missing
                     continue
-                end, gap = _split_end(norm, start, entry.norm)
-                if end is not None and gap > 0:
-                    out.append(self._match(text, entry, "split", _SPLIT_SCORE - _SPLIT_STEP * gap, start, end,
-                                           norm[start:end]))
+                start = norm.find(char)
+                while start >= 0:
+                    end, gap = _split_end(norm, start, entry.norm)
+                    if end is not None and gap > 0:
+                        found.append((start, rank, self._match(text, entry, "split", _SPLIT_SCORE - _SPLIT_STEP * gap,
+                                                               start, end, norm[start:end])))
+                    start = norm.find(char, start + 1)
+        if found:
+            found.sort(key=lambda one: (one[0], one[1]))
+            out.extend(match for _, _, match in found)
 
     def _close_words(self, unknown: set[str]) -> dict[str, tuple[str, ...]]:
         """Phrase words within reach of each unknown word: one cdist call for words not seen before,

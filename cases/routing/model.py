@@ -19,7 +19,6 @@ labelled examples are found by cosine similarity on the same text features.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +65,7 @@ _SVM_ITERATIONS = 20_000
 _DEFAULT_TEMPERATURE = 3.0
 _DEFAULT_KEYWORD = 1.0
 
-_DERIVED = frozenset({"text_weights", "postings", "posting_lengths", "category_column"})
+_DERIVED = frozenset({"text_weights", "category_column", "prone"})
 """Attributes rebuilt from the others on load (:meth:`RoutingModel.__post_init__`), never pickled."""
 
 KeywordFinder = Callable[[str], list[Match]]
@@ -118,22 +117,16 @@ class RoutingModel:
     text_weights: np.ndarray = field(init=False, repr=False, compare=False)
     """Per text feature (rows), its category weights then its emergency weight, ``[coef.T | emergency_coef]``:
     one gather of the message's rows scores both. Derived from ``coef`` (not pickled)."""
-    postings: list[tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
-    """Per text feature, its row of ``neighbours_by_feature`` as (example indices, weights) views: the rows of a
-    message's features are joined by one ``concatenate`` each. Derived (not pickled)."""
-    posting_lengths: np.ndarray = field(init=False, repr=False, compare=False)
     category_column: dict[str, int] = field(init=False, repr=False, compare=False)
-    """Position of each category in ``categories`` (derived, not pickled)."""
+    """Position of each category in ``categories``. Derived (not pickled), like the one below."""
+    prone: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         width = self.text_features
         self.text_weights = np.ascontiguousarray(
             np.hstack([self.coef[:, :width].T, self.emergency_coef[:width, None]]))
-        index = self.neighbours_by_feature
-        bounds = index.indptr.tolist()
-        self.postings = [(index.indices[a:b], index.data[a:b]) for a, b in itertools.pairwise(bounds)]
-        self.posting_lengths = np.diff(index.indptr)
         self.category_column = {c: n for n, c in enumerate(self.categories)}
+        self.prone = frozenset(self.emergency_prone)
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
@@ -174,9 +167,8 @@ class RoutingModel:
         emergency = float(text_scores[-1] + self.emergency_coef[width:] @ extra + self.emergency_intercept)
         order = np.argsort(-probabilities, kind="stable")
         rounded = np.round(probabilities[order], 4).tolist()
-        categories = self.categories
         return Prediction(
-            probabilities=tuple(zip([categories[i] for i in order.tolist()], rounded, strict=True)),
+            probabilities=tuple(zip([self.categories[i] for i in order], rounded, strict=True)),
             emergency_probability=round(1 / (1 + math.exp(-max(min(emergency, 50.0), -50.0))), 4),
             neighbours=self._neighbours(columns, values),
         )
@@ -185,7 +177,7 @@ class RoutingModel:
         """Whether the emergency probability alone makes ``prediction`` an emergency: at or above the threshold,
         with at least :data:`EMERGENCY_PRONE_MASS` of the category probability on emergency-prone categories
         (a report the classifier sees as noise or ``other`` is not raised on a faint emergency score)."""
-        prone = sum(p for c, p in prediction.probabilities if c in self.emergency_prone)
+        prone = sum(p for c, p in prediction.probabilities if c in self.prone)
         return (prediction.emergency_probability >= self.emergency_threshold
                 and (not self.emergency_prone or prone >= EMERGENCY_PRONE_MASS))
 
@@ -194,34 +186,20 @@ class RoutingModel:
         present in the message are read)."""
         if not len(columns) or not self.train_texts:
             return ()
-        lengths = self.posting_lengths[columns]
-        if not lengths.any():
+        index = self.neighbours_by_feature
+        starts, ends = index.indptr[columns], index.indptr[columns + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
             return ()
-        postings = [self.postings[c] for c in columns.tolist()]
-        examples = np.concatenate([found for found, _ in postings])
-        weights = np.concatenate([weight for _, weight in postings]) * np.repeat(values, lengths)
-        similarity = np.bincount(examples, weights=weights, minlength=len(self.train_texts)) / math.sqrt(2)
-        best = _largest(similarity, min(NEIGHBOURS, len(similarity)))
-        return tuple((self.train_texts[i], self.train_categories[i], round(s, 3))
-                     for i, s in zip(best.tolist(), similarity[best].tolist(), strict=True) if s > 0)
-
-
-def _largest(values: np.ndarray, count: int) -> np.ndarray:
-    """Indices of the ``count`` largest of the non-negative ``values``, largest first, as
-    ``argpartition(-values, count - 1)[:count]`` then a stable sort by ``-values`` pick and order them.
-
-    Usually only a few values are positive and the rest 0, where a partition of the whole array is slow: the
-    positive ones are sorted instead. That gives the same indices whenever ties cannot let the partition's
-    internals choose (the first ``count + 1`` positive values strictly decrease; when fewer are positive, the
-    zeros it adds are dropped by the caller); otherwise the partition itself is used.
-    """
-    positive = np.flatnonzero(values)
-    ranked = positive[np.argsort(-values[positive], kind="stable")]
-    head = values[ranked[:count + 1]].tolist()
-    if all(a > b for a, b in itertools.pairwise(head)):
-        return ranked[:count]
-    best = np.argpartition(-values, count - 1)[:count]
-    return best[np.argsort(-values[best], kind="stable")]
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
+        similarity = np.bincount(index.indices[offsets], weights=index.data[offsets] * np.repeat(values, lengths),
+                                 minlength=len(self.train_texts)) / math.sqrt(2)
+        count = min(NEIGHBOURS, len(similarity))
+        best = np.argpartition(-similarity, count - 1)[:count]
+        best = best[np.argsort(-similarity[best], kind="stable")]
+        return tuple((self.train_texts[i], self.train_categories[i], round(float(similarity[i]), 3))
+                     for i in best if similarity[i] > 0)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
