@@ -88,16 +88,20 @@ def keyword_row(matches: Iterable[Match], categories: Sequence[str] | Mapping[st
 
 def tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column indices (ascending) and values of one L2-normalised, sublinear TF-IDF row (as scikit-learn
-    computes it). Each distinct gram is looked up once (``Counter`` counts and ``map`` looks up in C)."""
-    counts = Counter(grams)
-    found = np.fromiter(map(vocabulary.get, counts, itertools.repeat(-1)), dtype=np.int64, count=len(counts))
-    known = found >= 0
-    if not known.any():
+    computes it). Each distinct gram is looked up once (``Counter`` counts in C)."""
+    get = vocabulary.get
+    columns: list[int] = []
+    counts: list[int] = []
+    for gram, count in Counter(grams).items():
+        column = get(gram)
+        if column is not None:
+            columns.append(column)
+            counts.append(count)
+    if not columns:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    found = found[known]
+    found = np.array(columns, dtype=np.int64)
     order = np.argsort(found)
     found = found[order]
-    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))[known][order]
-    values = (1.0 + np.log(tf)) * idf[found]
+    values = (1.0 + np.log(np.array(counts, dtype=np.float64)[order])) * idf[found]
     norm = float(np.sqrt(values @ values))
     return found, (values / norm if norm else values)
