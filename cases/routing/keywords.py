@@ -227,7 +227,15 @@ class PhraseMatcher:
         for entry, stems in windowed:
             rarest = min(stems, key=lambda one: (stem_count[one], one))
             self._window.setdefault(rarest, []).append((entry, stems))
-        self._split_chars = {entry.order: frozenset(entry.norm) for group in self._split.values() for entry in group}
+        # A split match needs every character of its phrase in the text, so each phrase is filed under its rarest
+        # character (with its place under its first character, which orders the matches found at one position).
+        char_count = Counter(char for group in self._split.values() for entry in group for char in set(entry.norm))
+        self._split_by_rare: dict[str, list[tuple[int, _Entry, frozenset[str]]]] = {}
+        for group in self._split.values():
+            for rank, entry in enumerate(group):
+                chars = frozenset(entry.norm)
+                rarest = min(chars, key=lambda one: (char_count[one], one))
+                self._split_by_rare.setdefault(rarest, []).append((rank, entry, chars))
         self._cjk_lengths = sorted({len(key) for key in self._cjk})
         self._cjk_first = {key[0] for key in self._cjk}
         self._pinyin_lengths = sorted({len(key) for key in self._pinyin})
@@ -361,22 +369,24 @@ class PhraseMatcher:
                     out.append(self._match(text, entry, "window", WINDOW_SCORE, start, end))
 
     def _find_split(self, text: Normalized, out: list[Match]) -> None:
-        """Split phrases, found in order of their start, then of their place under their first character. Only
-        the phrases whose characters all occur in the text are tried, each at every occurrence of its first."""
+        """Split phrases, in order of their start, then of their place under their first character (as a scan of
+        every position would find them). Only phrases whose characters all occur in the text are tried, each at
+        every occurrence of its first character."""
         norm = text.text[:PINYIN_CHARS]
         present = set(norm)
         found: list[tuple[int, int, Match]] = []
-        for char in [char for char in present if char in self._split]:
-            for rank, entry in enumerate(self._split[char]):
-                if not self._split_chars[entry.order] <= present:  # a character of the phrase is missing
+        for char in present:
+            for rank, entry, chars in self._split_by_rare.get(char, ()):
+                if not chars <= present:  # a character of the phrase is missing
                     continue
-                start = norm.find(char)
+                first = entry.norm[0]
+                start = norm.find(first)
                 while start >= 0:
                     end, gap = _split_end(norm, start, entry.norm)
                     if end is not None and gap > 0:
                         found.append((start, rank, self._match(text, entry, "split", _SPLIT_SCORE - _SPLIT_STEP * gap,
                                                                start, end, norm[start:end])))
-                    start = norm.find(char, start + 1)
+                    start = norm.find(first, start + 1)
         if found:
             found.sort(key=lambda one: (one[0], one[1]))
             out.extend(match for _, _, match in found)
