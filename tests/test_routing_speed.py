@@ -73,3 +73,24 @@ def test_text_caches_hand_out_copies() -> None:
 def test_text_without_chinese_is_not_converted_and_with_chinese_is() -> None:
     assert to_simplified("burst pipe 3") == "burst pipe 3"
     assert to_simplified("樓道燈 broken") == "楼道灯 broken"
+
+
+def test_the_nearest_examples_are_those_a_full_partition_picks() -> None:
+    import numpy as np
+
+    from cases.routing.model import _largest
+
+    rng = np.random.default_rng(0)
+    for size in (1, 2, 3, 4, 5, 50, 500):
+        for _ in range(300):
+            values = np.zeros(size)
+            touched = rng.choice(size, size=rng.integers(0, size + 1), replace=False)
+            values[touched] = rng.choice([0.1, 0.2, 0.3, 0.5], len(touched)) if rng.random() < 0.5 \
+                else rng.random(len(touched))  # ties, or (almost surely) none
+            before = values.copy()
+            count = min(3, size)
+            best = np.argpartition(-values, count - 1)[:count]
+            best = best[np.argsort(-values[best], kind="stable")]
+            expected = [int(i) for i in best if values[i] > 0]
+            assert [i for i in _largest(values, count) if values[i] > 0] == expected
+            assert np.array_equal(values, before)  # the values are left as they were

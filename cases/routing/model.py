@@ -192,14 +192,37 @@ class RoutingModel:
         total = int(lengths.sum())
         if not total:
             return ()
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
+        begins = np.cumsum(lengths) - lengths  # where each row's entries begin among the gathered ones
+        offsets = np.repeat(starts - begins, lengths) + np.arange(total)
         similarity = np.bincount(index.indices[offsets], weights=index.data[offsets] * np.repeat(values, lengths),
                                  minlength=len(self.train_texts)) / math.sqrt(2)
-        count = min(NEIGHBOURS, len(similarity))
-        best = np.argpartition(-similarity, count - 1)[:count]
-        best = best[np.argsort(-similarity[best], kind="stable")]
+        best = _largest(similarity, min(NEIGHBOURS, len(similarity)))
         return tuple((self.train_texts[i], self.train_categories[i], round(float(similarity[i]), 3))
                      for i in best if similarity[i] > 0)
+
+
+def _largest(values: np.ndarray, count: int) -> list[int]:
+    """Indices of the ``count`` largest of the non-negative ``values``, largest first, wherever a zero value is
+    dropped by the caller: what ``argpartition(-values, count - 1)[:count]`` then a stable sort by ``-values``
+    give.
+
+    The ``count + 1`` largest are picked by ``argmax`` (each picked value hidden, then restored), far cheaper
+    than partitioning an array of mostly zeros. When the positive values among the first ``count`` are tied
+    with each other or with the next, the partition's own choice decides, so it is asked instead.
+    """
+    picked: list[int] = []
+    found: list[float] = []
+    for _ in range(min(count + 1, len(values))):
+        index = int(values.argmax())
+        picked.append(index)
+        found.append(float(values[index]))
+        values[index] = -1.0
+    values[picked] = found
+    positive = sum(value > 0 for value in found[:count])
+    if all(found[n] > found[n + 1] for n in range(min(positive, len(found) - 1))):
+        return picked[:count]
+    best = np.argpartition(-values, count - 1)[:count]
+    return [int(i) for i in best[np.argsort(-values[best], kind="stable")]]
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
