@@ -59,10 +59,10 @@ def cjk_runs(text: str) -> list[tuple[int, str]]:
     return list(_cjk_runs(text))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)
 def _cjk_runs(text: str) -> tuple[tuple[int, str], ...]:
-    """:func:`cjk_runs`, remembered for the last texts: routing one message asks for the same text's runs once
-    per phrase matcher (keywords, places)."""
+    """:func:`cjk_runs`, remembered for the last few texts: routing one message asks for the same text's runs once
+    per phrase matcher (keywords, places); few, as a message may be 10,000 characters long."""
     return tuple((m.start(), m.group()) for m in _CJK_RUN.finditer(text))
 
 
@@ -71,10 +71,10 @@ def words(text: str) -> list[tuple[int, int, str]]:
     return list(_words(text))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)
 def _words(text: str) -> tuple[tuple[int, int, str], ...]:
-    """:func:`words`, remembered for the last texts: routing one message asks for the same text's words once per
-    phrase matcher (keywords, places, danger signals) and once for the classifier's stems."""
+    """:func:`words`, remembered for the last few texts: routing one message asks for the same text's words once
+    per phrase matcher (keywords, places, danger signals) and once for the classifier's stems."""
     return tuple((m.start(), m.end(), m.group()) for m in _NON_CJK_WORD.finditer(text))
 
 
@@ -168,7 +168,7 @@ def syllable(char: str) -> str:
     return result[0] if len(result) == 1 else char
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def pinyin_syllables(text: str) -> tuple[str, ...]:
     """One toneless syllable per character of ``text`` (non-Chinese characters stand for themselves; remembered
     for the last texts, as the keyword and place matchers read the same runs)."""
