@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -35,16 +35,20 @@ def char_grams(text: str) -> list[str]:
 
 
 def normalized_char_grams(norm: str) -> list[str]:
-    """:func:`char_grams` of an already normalised text (``normalize(text)``, or ``normalize_mapped(text).text``)."""
-    grams: list[str] = []
-    for word in norm.split(" "):
-        if not word:
-            continue
-        padded = f" {word} "
-        size = len(padded)
-        grams.extend(padded[1:-1])  # unigrams (the lone pads are skipped)
-        grams.extend([padded[i:i + 2] for i in range(size - 1)])
-        grams.extend([padded[i:i + 3] for i in range(size - 2)])
+    """:func:`char_grams` of an already normalised text (``normalize(text)``, or ``normalize_mapped(text).text``).
+
+    Read off the whole text padded once: words are separated by exactly one space, so every 2-gram of
+    `` w1 w2 `` lies inside one padded word, and the only 3-grams that straddle two words have the space in
+    the middle. The grams are those of padding each word on its own, in another order.
+    """
+    if "  " in norm or norm[:1] == " " or norm[-1:] == " ":  # not a normalised text: drop the empty words
+        norm = " ".join(word for word in norm.split(" ") if word)
+    if not norm:
+        return []
+    padded = f" {norm} "
+    grams = list(norm.replace(" ", ""))  # unigrams (no lone pads)
+    grams += [padded[i:i + 2] for i in range(len(padded) - 1)]
+    grams += [padded[i:i + 3] for i in range(len(padded) - 2) if padded[i + 1] != " "]
     return grams
 
 
@@ -65,10 +69,12 @@ def lead_end(text: str) -> int:
     return found.end() if found else len(text)
 
 
-def keyword_row(matches: Iterable[Match], categories: Sequence[str], end_of_lead: int) -> np.ndarray:
-    """``[log1p(weight in message), log1p(weight in lead)]`` per category, in ``categories`` order."""
-    order = {c: n for n, c in enumerate(categories)}
-    row = np.zeros(2 * len(categories), dtype=np.float64)
+def keyword_row(matches: Iterable[Match], categories: Sequence[str] | Mapping[str, int],
+                end_of_lead: int) -> np.ndarray:
+    """``[log1p(weight in message), log1p(weight in lead)]`` per category, in ``categories`` order (or at the
+    positions a ``{category: position}`` mapping gives)."""
+    order = categories if isinstance(categories, Mapping) else {c: n for n, c in enumerate(categories)}
+    row = [0.0] * (2 * len(order))
     for match in matches:
         column = order.get(match.target)
         if column is None:
@@ -77,7 +83,7 @@ def keyword_row(matches: Iterable[Match], categories: Sequence[str], end_of_lead
         row[2 * column] += weight
         if match.start < end_of_lead:
             row[2 * column + 1] += weight
-    return np.log1p(row)
+    return np.log1p(np.array(row, dtype=np.float64))
 
 
 def tfidf_row(grams: Iterable[str], vocabulary: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -160,8 +160,9 @@ def content_stems(words_: Iterable[str]) -> tuple[str, ...]:
     return tuple(word_stem(w) for w in words_ if len(w) > 1 and w not in STOP_WORDS)
 
 
+@lru_cache(maxsize=65536)
 def units(text: str) -> int:
-    """Weight of a phrase: 2 per Chinese character, 1 per other non-space character."""
+    """Weight of a phrase: 2 per Chinese character, 1 per other non-space character (cached: phrases repeat)."""
     return sum(2 if is_cjk(char) else 1 for char in text if not char.isspace())
 
 
@@ -226,7 +227,15 @@ class PhraseMatcher:
         for entry, stems in windowed:
             rarest = min(stems, key=lambda one: (stem_count[one], one))
             self._window.setdefault(rarest, []).append((entry, stems))
-        self._split_chars = {entry.order: frozenset(entry.norm) for group in self._split.values() for entry in group}
+        # A split match needs every character of its phrase in the text, so each phrase is filed under its rarest
+        # character (with its place under its first character, which orders the matches found at one position).
+        char_count = Counter(char for group in self._split.values() for entry in group for char in set(entry.norm))
+        self._split_by_rare: dict[str, list[tuple[int, _Entry, frozenset[str]]]] = {}
+        for group in self._split.values():
+            for rank, entry in enumerate(group):
+                chars = frozenset(entry.norm)
+                rarest = min(chars, key=lambda one: (char_count[one], one))
+                self._split_by_rare.setdefault(rarest, []).append((rank, entry, chars))
         self._cjk_lengths = sorted({len(key) for key in self._cjk})
         self._cjk_first = {key[0] for key in self._cjk}
         self._pinyin_lengths = sorted({len(key) for key in self._pinyin})
@@ -360,16 +369,27 @@ class PhraseMatcher:
                     out.append(self._match(text, entry, "window", WINDOW_SCORE, start, end))
 
     def _find_split(self, text: Normalized, out: list[Match]) -> None:
+        """Split phrases, in order of their start, then of their place under their first character (as a scan of
+        every position would find them). Only phrases whose characters all occur in the text are tried, each at
+        every occurrence of its first character."""
         norm = text.text[:PINYIN_CHARS]
         present = set(norm)
-        for start, char in enumerate(norm):
-            for entry in self._split.get(char, ()):
-                if not self._split_chars[entry.order] <= present:  # a character of the phrase is missing
+        found: list[tuple[int, int, Match]] = []
+        for char in present:
+            for rank, entry, chars in self._split_by_rare.get(char, ()):
+                if not chars <= present:  # a character of the phrase is missing
                     continue
-                end, gap = _split_end(norm, start, entry.norm)
-                if end is not None and gap > 0:
-                    out.append(self._match(text, entry, "split", _SPLIT_SCORE - _SPLIT_STEP * gap, start, end,
-                                           norm[start:end]))
+                first = entry.norm[0]
+                start = norm.find(first)
+                while start >= 0:
+                    end, gap = _split_end(norm, start, entry.norm)
+                    if end is not None and gap > 0:
+                        found.append((start, rank, self._match(text, entry, "split", _SPLIT_SCORE - _SPLIT_STEP * gap,
+                                                               start, end, norm[start:end])))
+                    start = norm.find(first, start + 1)
+        if found:
+            found.sort(key=lambda one: (one[0], one[1]))
+            out.extend(match for _, _, match in found)
 
     def _close_words(self, unknown: set[str]) -> dict[str, tuple[str, ...]]:
         """Phrase words within reach of each unknown word: one cdist call for words not seen before,

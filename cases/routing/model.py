@@ -20,7 +20,7 @@ labelled examples are found by cosine similarity on the same text features.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,9 @@ _EMERGENCY_CV_REPEATS = 3
 _SVM_ITERATIONS = 20_000
 _DEFAULT_TEMPERATURE = 3.0
 _DEFAULT_KEYWORD = 1.0
+
+_DERIVED = frozenset({"text_weights", "category_column", "prone"})
+"""Attributes rebuilt from the others on load (:meth:`RoutingModel.__post_init__`), never pickled."""
 
 KeywordFinder = Callable[[str], list[Match]]
 """Finds the (overlap-resolved, place-filtered) keyword matches of a message, as the router does."""
@@ -114,14 +117,19 @@ class RoutingModel:
     text_weights: np.ndarray = field(init=False, repr=False, compare=False)
     """Per text feature (rows), its category weights then its emergency weight, ``[coef.T | emergency_coef]``:
     one gather of the message's rows scores both. Derived from ``coef`` (not pickled)."""
+    category_column: dict[str, int] = field(init=False, repr=False, compare=False)
+    """Position of each category in ``categories``. Derived (not pickled), like the one below."""
+    prone: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         width = self.text_features
         self.text_weights = np.ascontiguousarray(
             np.hstack([self.coef[:, :width].T, self.emergency_coef[:width, None]]))
+        self.category_column = {c: n for n, c in enumerate(self.categories)}
+        self.prone = frozenset(self.emergency_prone)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "text_weights"}
+        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -149,7 +157,7 @@ class RoutingModel:
         ``normalized`` is ``normalize(text)`` when the caller has it already (the router does).
         """
         columns, values = self._text_row(normalize(text) if normalized is None else normalized)
-        extra = _extra_row(keywords, self.categories, text, danger)
+        extra = _extra_row(keywords, self.category_column, text, danger)
         width = self.text_features
         keyword = extra[:-1]
         text_scores = values @ self.text_weights[columns]
@@ -169,7 +177,7 @@ class RoutingModel:
         """Whether the emergency probability alone makes ``prediction`` an emergency: at or above the threshold,
         with at least :data:`EMERGENCY_PRONE_MASS` of the category probability on emergency-prone categories
         (a report the classifier sees as noise or ``other`` is not raised on a faint emergency score)."""
-        prone = sum(p for c, p in prediction.probabilities if c in self.emergency_prone)
+        prone = sum(p for c, p in prediction.probabilities if c in self.prone)
         return (prediction.emergency_probability >= self.emergency_threshold
                 and (not self.emergency_prone or prone >= EMERGENCY_PRONE_MASS))
 
@@ -184,14 +192,37 @@ class RoutingModel:
         total = int(lengths.sum())
         if not total:
             return ()
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(total)
+        begins = np.cumsum(lengths) - lengths  # where each row's entries begin among the gathered ones
+        offsets = np.repeat(starts - begins, lengths) + np.arange(total)
         similarity = np.bincount(index.indices[offsets], weights=index.data[offsets] * np.repeat(values, lengths),
                                  minlength=len(self.train_texts)) / math.sqrt(2)
-        count = min(NEIGHBOURS, len(similarity))
-        best = np.argpartition(-similarity, count - 1)[:count]
-        best = best[np.argsort(-similarity[best], kind="stable")]
+        best = _largest(similarity, min(NEIGHBOURS, len(similarity)))
         return tuple((self.train_texts[i], self.train_categories[i], round(float(similarity[i]), 3))
                      for i in best if similarity[i] > 0)
+
+
+def _largest(values: np.ndarray, count: int) -> list[int]:
+    """Indices of the ``count`` largest of the non-negative ``values``, largest first, wherever a zero value is
+    dropped by the caller: what ``argpartition(-values, count - 1)[:count]`` then a stable sort by ``-values``
+    give.
+
+    The ``count + 1`` largest are picked by ``argmax`` (each picked value hidden, then restored), far cheaper
+    than partitioning an array of mostly zeros. When the positive values among the first ``count`` are tied
+    with each other or with the next, the partition's own choice decides, so it is asked instead.
+    """
+    picked: list[int] = []
+    found: list[float] = []
+    for _ in range(min(count + 1, len(values))):
+        index = int(values.argmax())
+        picked.append(index)
+        found.append(float(values[index]))
+        values[index] = -1.0
+    values[picked] = found
+    positive = sum(value > 0 for value in found[:count])
+    if all(found[n] > found[n + 1] for n in range(min(positive, len(found) - 1))):
+        return picked[:count]
+    best = np.argpartition(-values, count - 1)[:count]
+    return [int(i) for i in best[np.argsort(-values[best], kind="stable")]]
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -199,7 +230,8 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum()
 
 
-def _extra_row(keywords: Sequence[Match], categories: Sequence[str], text: str, danger: int) -> np.ndarray:
+def _extra_row(keywords: Sequence[Match], categories: Sequence[str] | Mapping[str, int], text: str,
+               danger: int) -> np.ndarray:
     """Keyword evidence (whole, lead) per category, then log1p(danger signals)."""
     row = keyword_row(keywords, categories, lead_end(text))
     return np.append(row, math.log1p(danger))

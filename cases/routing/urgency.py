@@ -87,6 +87,8 @@ ELECTRICS_AND_WATER: tuple[tuple[str, ...], tuple[str, ...]] = (
     ("进水", "泡在水", "淹", "浸", "水漫", "漫进", "水快", "水位", "flood", "water", "pouring in", "rain"),
 )
 """Water reaching live electrics is a danger now: one word of each group in the same sentence."""
+_ANY_OF = tuple(re.compile("|".join(map(re.escape, group))) for group in ELECTRICS_AND_WATER)
+"""Whether a sentence holds any word of each group, in one scan (most sentences hold none)."""
 _SENTENCE_END = re.compile(r"[.!?;。！？；\n]")
 
 _CLAUSE_END = re.compile(r"[,.!?;:，。！？；：、\n]")
@@ -143,6 +145,9 @@ def _electrics_and_water(text: Normalized) -> list[Match]:
     """A signal where a sentence names both live electrics and water (配电房进水, water over the sockets)."""
     position = 0
     for sentence in _SENTENCE_END.split(text.text):
+        if not (_ANY_OF[0].search(sentence) and _ANY_OF[1].search(sentence)):
+            position += len(sentence) + 1
+            continue
         electric = next((w for w in ELECTRICS_AND_WATER[0] if w in sentence), None)
         water = next((w for w in ELECTRICS_AND_WATER[1] if w in sentence), None)
         if electric and water:
