@@ -275,3 +275,18 @@ def test_the_per_report_scoring_equals_scikit_learn_on_every_example(  # type: i
         difference = abs(mine - expected[row])
         assert not difference.nnz or difference.max() < 1e-9, text
         assert np.allclose(values @ bundled.text_weights[columns], expected[row] @ weights.T, atol=1e-9), text
+
+
+def test_training_is_deterministic_whatever_numpy_s_global_generator_holds(rules: Rules) -> None:
+    """The same rules and examples give the same model: LinearSVC's shuffling is seeded, not drawn from numpy's
+    global generator (which other code may have moved), so a retrain cannot change decisions by chance."""
+    import numpy as np
+
+    examples = read_examples(Path(__file__).resolve().parents[1] / "routing_examples", rules.categories)[::8]
+    models = []
+    for seed in (1, 2):
+        np.random.seed(seed)
+        models.append(train_for(rules, examples))
+    first, second = models
+    assert np.array_equal(first.coef, second.coef) and np.array_equal(first.emergency_coef, second.emergency_coef)
+    assert (first.threshold, first.emergency_threshold) == (second.threshold, second.emergency_threshold)

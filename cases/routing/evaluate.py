@@ -86,8 +86,8 @@ def format_evaluation(result: Evaluation, title: str) -> str:
              f"emergency recall   {_pct(result.emergency_recall)} ({result.emergencies_caught}/{result.emergencies}),"
              f" false alarms {result.false_alarms}",
              f"other precision    {_pct(result.precision('other'))}",
-             f"confident          {result.confident} decisions, wrong "
-             f"{_pct(result.confident_wrong / result.confident if result.confident else None)}",
+             f"confident          {result.confident} decisions, wrong {result.confident_wrong} "
+             f"({'-' if not result.confident else f'{result.confident_wrong / result.confident:.2%}'})",
              "", f"{'category':<12} {'precision':>9} {'recall':>7} {'n':>5}"]
     present = [c for c in result.categories
                if any(c in pair for pair, n in result.confusion.items() if n)]

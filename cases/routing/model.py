@@ -319,7 +319,7 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
     from sklearn.svm import LinearSVC
 
     classes = np.unique(labels)
-    svm = LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS).fit(x, labels)
+    svm = LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS, random_state=0).fit(x, labels)
     raw_coef, raw_intercept = svm.coef_, svm.intercept_
     if len(classes) == 2:  # one score: positive for the second class
         raw_coef = np.vstack([-raw_coef[0] / 2, raw_coef[0] / 2])
@@ -329,7 +329,7 @@ def _fit_categories(x: sparse.csr_matrix, labels: np.ndarray, size: int,
     predicted = labels
     folds = _folds(labels)
     if folds >= 2:
-        scores = cross_val_predict(LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS), x, labels,
+        scores = cross_val_predict(LinearSVC(C=_C_SVM, max_iter=_SVM_ITERATIONS, random_state=0), x, labels,
                                    method="decision_function",
                                    cv=StratifiedKFold(folds, shuffle=True, random_state=0))
         if scores.ndim == 1:
@@ -377,7 +377,7 @@ def _fit_binary(x: sparse.csr_matrix, truth: np.ndarray, signalled: np.ndarray) 
     from sklearn.svm import LinearSVC
 
     def svm_() -> LinearSVC:
-        return LinearSVC(C=_C_EMERGENCY, class_weight="balanced", max_iter=_SVM_ITERATIONS)
+        return LinearSVC(C=_C_EMERGENCY, class_weight="balanced", max_iter=_SVM_ITERATIONS, random_state=0)
 
     svm = svm_().fit(x, truth)
     folds = min(3, int(truth.sum()), int((~truth).sum()))

@@ -31,7 +31,7 @@ __all__ = ["CODE_VERSION", "ModelStore", "RetrainResult", "bundled_examples", "c
            "model_key", "retrain", "retrain_if_changed", "train_for"]
 
 log = logging.getLogger(__name__)
-CODE_VERSION = "routing-model-6"
+CODE_VERSION = "routing-model-7"
 _CODE_FILES = ("model.py", "features.py", "keywords.py", "urgency.py", "router.py")
 
 
