@@ -57,7 +57,8 @@ def enqueue(
         "dedupe_key": dedupe_key, "priority": priority, "created_at": now, "not_before": not_before or now,
         "attempts": 0,
     }
-    new_id = session.execute(_INSERTS[session.get_bind().dialect.name], values).scalar()
+    connection = session.connection()  # a Core statement: no ORM execution layer (and no autoflush either way)
+    new_id = connection.execute(_INSERTS[connection.dialect.name], values).scalar()
     if new_id is None:
         return None
     configure_mappers()  # a constructed row's attributes work only on configured mappers (a no-op once done)
