@@ -17,6 +17,7 @@ from bot.replies import say, tell
 from bot.state import clear_state, get_state, set_state
 from bot.texts import t
 from cases import outbox
+from cases.db import core_connection
 from cases.models import ChatState, Person, Ticket, TicketEvent
 from cases.routing.router import Report, RouteDecision, route
 from cases.rules.schema import LocalizedText
@@ -30,15 +31,16 @@ def decide(ctx: BotContext, text: str, *, lat: float | None, lon: float | None, 
     return route(Report(text=text, lat=lat, lon=lon, home_area=home), ctx.rules, ctx.model)
 
 
-_REPORTS_SINCE = select(func.count()).select_from(Ticket).where(
-    col(Ticket.reporter_id) == bindparam("reporter"), col(Ticket.created_at) > bindparam("since")
+_T = Ticket.__table__  # type: ignore[attr-defined]
+_REPORTS_SINCE = select(func.count()).select_from(_T).where(
+    _T.c.reporter_id == bindparam("reporter"), _T.c.created_at > bindparam("since")
 )
 
 
 def reports_last_hour(session: Session, person: Person, *, now: datetime) -> int:
     """How many tickets ``person`` opened in the last hour (for flood holding)."""
     since = now - timedelta(hours=1)
-    return int(session.exec(_REPORTS_SINCE, params={"reporter": person.id, "since": since}).one())
+    return int(core_connection(session).execute(_REPORTS_SINCE, {"reporter": person.id, "since": since}).scalar_one())
 
 
 def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: int, message_id: int, text: str,
