@@ -48,16 +48,20 @@ class Again:
     values: dict[str, str] = field(default_factory=dict)
 
 
-def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, again: Again | None = None) -> int:
+def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, again: Again | None = None,
+             cause: int | None = None) -> int:
     """Send ``ticket`` to everyone who may claim it, with its place as a venue pin when it has a point; returns
     how many chats were told. ``again``: the ticket was announced before (reopened, handed back, transferred):
     its card says so and why, instead of "new ticket".
 
     The cards are keyed by the event that put the ticket up for claiming (opened, located, handed back,
-    reopened, transferred...), so every lap announces it again with a live Claim button.
+    reopened, transferred...), so every lap announces it again with a live Claim button. ``cause``: that
+    event's id when the caller has just recorded it as the ticket's newest (a new report's "opened"), else it
+    is read.
     """
     assert ticket.id is not None
-    cause = latest_event_id(session, ticket.id)
+    if cause is None:
+        cause = latest_event_id(session, ticket.id)
     urgency = ticket_priority(ticket)
     recipients = handlers_of(session, ctx, ticket.target)
     duplicate = possible_duplicate(session, ticket)

@@ -11,6 +11,8 @@ from sqlmodel import Session
 
 from cases.models import Ticket
 from cases.rules.schema import Rules
+from cases.services import tickets as svc
+from cases.services.events import latest_event_id
 from tests.test_tickets import make_world, open_one
 
 _TABLE = Ticket.__table__  # type: ignore[attr-defined]
@@ -41,3 +43,16 @@ def test_opened_ticket_is_the_stored_row_and_clean(engine: Engine, session: Sess
     ticket.text, ticket.updated_at = "changed", now + timedelta(minutes=1)
     session.commit()
     assert ticket.id is not None and _stored(engine, ticket.id)["text"] == "changed"
+
+
+def test_open_report_names_the_event_it_recorded(session: Session, rules: Rules, now: datetime) -> None:
+    """The event id it returns is the ticket's newest event (what the dispatch cards are keyed by)."""
+    world = make_world(session, rules, now)
+    kwargs = dict(rules=rules, reporter=world.reporter, chat_id=world.reporter.telegram_id, message_id=7,
+                  text="水管爆了", category="water", priority="urgent", area=world.grid, target=f"grid:{world.grid}",
+                  route_index=1, explanation={}, now=now)
+    opened = svc.open_report(session, **kwargs)  # type: ignore[arg-type]
+    assert opened.created and opened.ticket.id is not None
+    assert opened.event_id == latest_event_id(session, opened.ticket.id) > 0
+    again = svc.open_report(session, **kwargs)  # type: ignore[arg-type]
+    assert not again.created and again.event_id is None and again.ticket.id == opened.ticket.id

@@ -247,12 +247,25 @@ _HOLDERS = (
     .order_by(_PERSON.c.id)
 )
 
+_HOLDERS_OF_ONE = (  # one role over one scope (a grid's workers: every new ticket): no IN lists to expand
+    select(_PERSON)
+    .join(_ROLE, _ROLE.c.person_id == _PERSON.c.id)
+    .where(_ROLE.c.role == bindparam("role"), _ROLE.c.scope == bindparam("scope"))
+    .distinct()
+    .order_by(_PERSON.c.id)
+)
+
 
 def _holders(session: Session, roles: Iterable[str], scopes: Iterable[str]) -> list[Person]:
     roles, scopes = [str(r) for r in roles], list(scopes)
     if not roles or not scopes:
         return []
-    rows = core_connection(session).execute(_HOLDERS, {"roles": roles, "scopes": scopes}).all()
+    params: dict[str, Any]
+    if len(roles) == len(scopes) == 1:
+        statement, params = _HOLDERS_OF_ONE, {"role": roles[0], "scope": scopes[0]}
+    else:
+        statement, params = _HOLDERS, {"roles": roles, "scopes": scopes}
+    rows = core_connection(session).execute(statement, params).all()
     return [_attached(session, row) for row in rows]
 
 

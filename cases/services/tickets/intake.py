@@ -4,6 +4,7 @@ dispatched, or let go from a hold. Opening is idempotent per (chat, message), ev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from cases.services.tickets.recording import (
 )
 from cases.states import Action
 
-__all__ = ["locate", "open_ticket", "release_hold"]
+__all__ = ["Opened", "locate", "open_report", "open_ticket", "release_hold"]
 
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
@@ -56,6 +57,20 @@ def _new_ticket(values: dict[str, Any]) -> Ticket:
     return ticket
 
 
+@dataclass(frozen=True)
+class Opened:
+    """What :func:`open_report` did: the ticket, and the id of the event it recorded (None when the message
+    had opened a ticket before and nothing was written)."""
+
+    ticket: Ticket
+    event_id: int | None
+
+    @property
+    def created(self) -> bool:
+        """Whether this call opened the ticket."""
+        return self.event_id is not None
+
+
 def open_ticket(
     session: Session,
     *,
@@ -77,8 +92,39 @@ def open_ticket(
     held: bool = False,
     now: datetime,
 ) -> tuple[Ticket, bool]:
-    """Open a ticket for a resident's message; ``(ticket, created)``. The same (chat, message) twice
-    returns the first ticket and False, even under concurrent delivery. No target yet: a draft.
+    """:func:`open_report` for callers that need only ``(ticket, created)``."""
+    opened = open_report(
+        session, rules=rules, reporter=reporter, chat_id=chat_id, message_id=message_id, text=text,
+        category=category, priority=priority, area=area, target=target, route_index=route_index,
+        explanation=explanation, photo_file_id=photo_file_id, voice_file_id=voice_file_id, lat=lat, lon=lon,
+        held=held, now=now,
+    )
+    return opened.ticket, opened.created
+
+
+def open_report(
+    session: Session,
+    *,
+    rules: Rules,
+    reporter: Person,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    category: str,
+    priority: str,
+    area: str | None,
+    target: str | None,
+    route_index: int | None,
+    explanation: dict[str, Any],
+    photo_file_id: str | None = None,
+    voice_file_id: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    held: bool = False,
+    now: datetime,
+) -> Opened:
+    """Open a ticket for a resident's message. The same (chat, message) twice returns the first ticket and
+    no event, even under concurrent delivery. No target yet: a draft.
 
     The intake's hot path: two prepared Core statements (``INSERT ... ON CONFLICT (chat_id,
     source_message_id) DO NOTHING RETURNING id``, then the history event), no ORM flush or savepoint. The
@@ -107,18 +153,19 @@ def open_ticket(
         existing = find_by_message(session, chat_id=chat_id, message_id=message_id)
         if existing is None:
             raise RuntimeError(f"ticket for message {chat_id}/{message_id} neither inserted nor found")
-        return existing, False
-    connection.execute(_RECORD, {
+        return Opened(existing, None)
+    event_key = connection.execute(_RECORD, {
         "ticket_id": new_id, "at": now, "actor_id": reporter.id,
         "kind": "opened" if status is Status.OPEN else "drafted", "from_status": None,
         "to_status": status.value, "note": None, "public": True,
         "data": with_channel(session, {"category": category, "priority": priority, "area": area, "target": target,
                                         "route_index": route_index, "held": held}),
-    })
+    }).inserted_primary_key
+    assert event_key is not None
     ticket.id = new_id
     make_transient_to_detached(ticket)
     session.add(ticket)
-    return ticket, True
+    return Opened(ticket, int(event_key[0]))
 
 
 def locate(
