@@ -27,6 +27,7 @@ BULK = 3
 """Digests and bulk messages: whatever is left of the rate limits."""
 
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_MAPPER = OutboxMessage.__mapper__  # type: ignore[attr-defined]
 _INSERTS = insert_ignoring(_TABLE, conflict=["dedupe_key"], returning=_TABLE.c.id)
 
 
@@ -61,7 +62,8 @@ def enqueue(
     new_id = connection.execute(_INSERTS[connection.dialect.name], values).scalar()
     if new_id is None:
         return None
-    configure_mappers()  # a constructed row's attributes work only on configured mappers (a no-op once done)
+    if not _MAPPER.configured:
+        configure_mappers()  # a constructed row's attributes work only on configured mappers
     return OutboxMessage.model_construct(id=new_id, **values)
 
 
