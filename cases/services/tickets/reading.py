@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import ColumnElement, bindparam, literal_column, or_
 from sqlmodel import Session, col, select
 
 from cases.clock import as_utc
@@ -52,9 +52,12 @@ DUPLICATE_WINDOW = timedelta(hours=48)
 """How far back an earlier report of the same kind in the same grid counts as a possible duplicate."""
 _STILL_HANDLED = (Status.OPEN.value, Status.CLAIMED.value)
 _T = Ticket.__table__  # type: ignore[attr-defined]
+_STILL_HANDLED_SQL: list[ColumnElement[Any]] = [literal_column(f"'{status}'") for status in _STILL_HANDLED]
+"""The statuses as SQL literals (constant identifiers): ``IN ('open', 'claimed')`` is part of the statement,
+not a list parameter SQLAlchemy would expand into the SQL text again on every execution."""
 _SAME_PROBLEM = (
     select(_T.c.id, _T.c.created_at)
-    .where(_T.c.area == bindparam("area"), _T.c.status.in_(_STILL_HANDLED), _T.c.category == bindparam("category"),
+    .where(_T.c.area == bindparam("area"), _T.c.status.in_(_STILL_HANDLED_SQL), _T.c.category == bindparam("category"),
            _T.c.id != bindparam("id"), _T.c.created_at >= bindparam("since"), _T.c.created_at <= bindparam("until"))
     .order_by(_T.c.id.desc())
     .limit(1)
