@@ -43,7 +43,7 @@ TICKET_COLUMNS = ["status", "category", "priority", "area", "target", "explanati
                   "source_message_id", "text", "created_at", "updated_at", "opened_at", "claim_by", "resolve_by",
                   "closed_at", "next_due_at", "escalation_level", "claim_reminders", "warned", "reopen_count", "held"]
 OUTBOX_COLUMNS = ["chat_id", "method", "payload", "purpose", "ticket_id", "created_at", "not_before", "attempts",
-                  "sent_at", "result_message_id", "priority"]
+                  "sent_at", "result_message_id"]
 DUPLICATE = ("SELECT id FROM ticket WHERE area = :area AND status IN ('open', 'claimed') AND category = :category "
              "AND id != 0 AND created_at >= :since AND created_at <= :until ORDER BY id DESC LIMIT 1")
 FLOOD = "SELECT count(*) FROM ticket WHERE reporter_id = :reporter AND created_at > :since"
@@ -75,7 +75,7 @@ def _outbox(total: int, now: datetime) -> Iterator[tuple[Any, ...]]:
     for n in range(total * DEFAULT_KEEP_DAYS // 365):
         created = now - timedelta(seconds=rng.randrange(DEFAULT_KEEP_DAYS * 86400))
         yield (FIRST_RESIDENT + n % 1000, "sendMessage", '{"text": "history"}', "ack", n + 1, created, created, 1,
-               created, n + 1, 2)  # routine (cases.outbox.ROUTINE; the column has no default)
+               created, n + 1)
 
 
 def load(engine: Engine, total: int, residents: list[int], categories: list[str], now: datetime) -> float:
