@@ -28,13 +28,15 @@ from bot.sending import queue_edit, queue_message, queue_venue
 from bot.texts import t
 from cases import outbox
 from cases.clock import as_utc
+from cases.db import core_connection
 from cases.models import GroupBinding, OutboxMessage, Person, Role, Ticket
 from cases.services import flood
 from cases.services.events import latest_event_id
 from cases.services.people import people_over, staff_for_target
 from cases.services.tickets import Earlier, possible_duplicate
 
-_GROUPS_OF_AREA = select(GroupBinding).where(col(GroupBinding.area) == bindparam("area"))
+_GROUP = GroupBinding.__table__  # type: ignore[attr-defined]
+_GROUPS_OF_AREA = select(_GROUP.c.chat_id).where(_GROUP.c.area == bindparam("area"))
 
 
 @dataclass(frozen=True)
@@ -46,16 +48,20 @@ class Again:
     values: dict[str, str] = field(default_factory=dict)
 
 
-def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, again: Again | None = None) -> int:
+def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime, again: Again | None = None,
+             cause: int | None = None) -> int:
     """Send ``ticket`` to everyone who may claim it, with its place as a venue pin when it has a point; returns
     how many chats were told. ``again``: the ticket was announced before (reopened, handed back, transferred):
     its card says so and why, instead of "new ticket".
 
     The cards are keyed by the event that put the ticket up for claiming (opened, located, handed back,
-    reopened, transferred...), so every lap announces it again with a live Claim button.
+    reopened, transferred...), so every lap announces it again with a live Claim button. ``cause``: that
+    event's id when the caller has just recorded it as the ticket's newest (a new report's "opened"), else it
+    is read.
     """
     assert ticket.id is not None
-    cause = latest_event_id(session, ticket.id)
+    if cause is None:
+        cause = latest_event_id(session, ticket.id)
     urgency = ticket_priority(ticket)
     recipients = handlers_of(session, ctx, ticket.target)
     duplicate = possible_duplicate(session, ticket)
@@ -69,14 +75,14 @@ def dispatch(session: Session, ctx: BotContext, ticket: Ticket, *, now: datetime
                     key=f"venue:{ticket.id}:{person.id}:e{cause}")
         told += 1
     if ticket.area:
-        groups = session.exec(_GROUPS_OF_AREA, params={"area": ticket.area}).all()
-        for group in groups:
-            say(session, group.chat_id, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
+        groups = core_connection(session).execute(_GROUPS_OF_AREA, {"area": ticket.area}).scalars().all()
+        for group_chat in groups:
+            say(session, group_chat, "zh", "w_new_ticket", now=now, purpose="dispatch", ticket_id=ticket.id,
                 markup=dispatch_keyboard(ctx.codec, ticket.id, "zh"),
-                dedupe_key=f"dispatch:{ticket.id}:g{group.chat_id}:e{cause}", urgency=urgency,
+                dedupe_key=f"dispatch:{ticket.id}:g{group_chat}:e{cause}", urgency=urgency,
                 **card_values(ctx, ticket, "zh", duplicate=duplicate, again=again))
-            _send_venue(session, ctx, ticket, group.chat_id, "zh", now=now, urgency=urgency,
-                        key=f"venue:{ticket.id}:g{group.chat_id}:e{cause}")
+            _send_venue(session, ctx, ticket, group_chat, "zh", now=now, urgency=urgency,
+                        key=f"venue:{ticket.id}:g{group_chat}:e{cause}")
             told += 1
     if not recipients:
         for leader in leaders_for(session, ctx, ticket):

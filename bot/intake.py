@@ -17,6 +17,7 @@ from bot.replies import say, tell
 from bot.state import clear_state, get_state, set_state
 from bot.texts import t
 from cases import outbox
+from cases.db import core_connection
 from cases.models import ChatState, Person, Ticket, TicketEvent
 from cases.routing.router import Report, RouteDecision, route
 from cases.rules.schema import LocalizedText
@@ -30,15 +31,16 @@ def decide(ctx: BotContext, text: str, *, lat: float | None, lon: float | None, 
     return route(Report(text=text, lat=lat, lon=lon, home_area=home), ctx.rules, ctx.model)
 
 
-_REPORTS_SINCE = select(func.count()).select_from(Ticket).where(
-    col(Ticket.reporter_id) == bindparam("reporter"), col(Ticket.created_at) > bindparam("since")
+_T = Ticket.__table__  # type: ignore[attr-defined]
+_REPORTS_SINCE = select(func.count()).select_from(_T).where(
+    _T.c.reporter_id == bindparam("reporter"), _T.c.created_at > bindparam("since")
 )
 
 
 def reports_last_hour(session: Session, person: Person, *, now: datetime) -> int:
     """How many tickets ``person`` opened in the last hour (for flood holding)."""
     since = now - timedelta(hours=1)
-    return int(session.exec(_REPORTS_SINCE, params={"reporter": person.id, "since": since}).one())
+    return int(core_connection(session).execute(_REPORTS_SINCE, {"reporter": person.id, "since": since}).scalar_one())
 
 
 def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: int, message_id: int, text: str,
@@ -47,13 +49,14 @@ def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: i
     """Open (idempotently) a ticket from a resident's message and answer them."""
     decision = decide(ctx, text, lat=lat, lon=lon, home=person.home_area)
     held = reports_last_hour(session, person, now=now) >= ctx.rules.defaults.reports_per_hour
-    ticket, created = svc.open_ticket(
+    opened = svc.open_report(
         session, rules=ctx.rules, reporter=person, chat_id=chat_id, message_id=message_id, text=text,
         category=decision.category, priority=decision.priority, area=decision.area, target=decision.target,
         route_index=decision.route_index, explanation=decision.to_dict(), photo_file_id=photo_file_id,
         voice_file_id=voice_file_id, lat=lat, lon=lon, held=held, now=now,
     )
-    if not created:
+    ticket = opened.ticket
+    if opened.event_id is None:
         return ticket  # a redelivered message: it was answered the first time
     assert ticket.id is not None
     lang = person.language
@@ -67,7 +70,7 @@ def take_report(session: Session, ctx: BotContext, person: Person, *, chat_id: i
     if ticket.target is None or ticket.status == "draft":
         ask_location(session, ctx, person, ticket, now=now)
         return ticket
-    acknowledge(session, ctx, person, ticket, now=now)
+    acknowledge(session, ctx, person, ticket, now=now, cause=opened.event_id)
     choices = category_choices(ctx, decision)
     if choices:
         tell(session, person, "category_unsure", now=now, ticket_id=ticket.id,
@@ -104,8 +107,10 @@ def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def acknowledge(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, now: datetime) -> None:
-    """Tell the resident their ticket number, category, target and promised time; dispatch it."""
+def acknowledge(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, now: datetime,
+                cause: int | None = None) -> None:
+    """Tell the resident their ticket number, category, target and promised time; dispatch it (``cause``: see
+    :func:`bot.dispatching.dispatch`)."""
     assert ticket.id is not None
     lang = person.language
     if ticket.held:
@@ -117,7 +122,7 @@ def acknowledge(session: Session, ctx: BotContext, person: Person, ticket: Ticke
          markup=kb.remove_keyboard() if ticket.lat is not None else None,
          number=ticket.number, category=ctx.rules.category_name(ticket.category, lang),
          target=target_label(ctx.rules, ticket.target, lang), due=local_time(ctx.rules, ticket.resolve_by))
-    dispatch(session, ctx, ticket, now=now)
+    dispatch(session, ctx, ticket, now=now, cause=cause)
 
 
 def ask_location(session: Session, ctx: BotContext, person: Person, ticket: Ticket, *, now: datetime) -> None:

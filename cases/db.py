@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Engine, Table, create_engine, event, func, select, text
+from sqlalchemy import Connection, CursorResult, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +117,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+def core_connection(session: Session) -> Connection:
+    """The session's connection, for a Core statement on a hot path (no ORM execution layer, no ORM objects),
+    with the session's pending changes flushed first when it autoflushes, as the ORM's own read would: the
+    statement sees everything done earlier in the transaction."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 READ_ONLY = "gridbot_read_only"

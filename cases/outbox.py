@@ -27,6 +27,7 @@ BULK = 3
 """Digests and bulk messages: whatever is left of the rate limits."""
 
 _TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_MAPPER = OutboxMessage.__mapper__  # type: ignore[attr-defined]
 _INSERTS = insert_ignoring(_TABLE, conflict=["dedupe_key"], returning=_TABLE.c.id)
 
 
@@ -57,10 +58,12 @@ def enqueue(
         "dedupe_key": dedupe_key, "priority": priority, "created_at": now, "not_before": not_before or now,
         "attempts": 0,
     }
-    new_id = session.execute(_INSERTS[session.get_bind().dialect.name], values).scalar()
+    connection = session.connection()  # a Core statement: no ORM execution layer (and no autoflush either way)
+    new_id = connection.execute(_INSERTS[connection.dialect.name], values).scalar()
     if new_id is None:
         return None
-    configure_mappers()  # a constructed row's attributes work only on configured mappers (a no-op once done)
+    if not _MAPPER.configured:
+        configure_mappers()  # a constructed row's attributes work only on configured mappers
     return OutboxMessage.model_construct(id=new_id, **values)
 
 

@@ -13,7 +13,7 @@ read, events, authorisation, checked transition), :mod:`.intake`, :mod:`.handlin
 from cases.services.tickets.closing import auto_close, cancel, confirm, merge, rate, reopen, verify
 from cases.services.tickets.corrections import amend_text, recategorize
 from cases.services.tickets.handling import ClaimResult, add_note, claim, reassign, release, resolve, transfer
-from cases.services.tickets.intake import locate, open_ticket, release_hold
+from cases.services.tickets.intake import Opened, locate, open_report, open_ticket, release_hold
 from cases.services.tickets.reading import DUPLICATE_WINDOW as DUPLICATE_WINDOW
 from cases.services.tickets.reading import Earlier, find_by_message, get, history, list_tickets, possible_duplicate
 from cases.services.tickets.reading import in_area as in_area
@@ -21,6 +21,7 @@ from cases.services.tickets.reading import in_area as in_area
 __all__ = [
     "ClaimResult",
     "Earlier",
+    "Opened",
     "add_note",
     "amend_text",
     "auto_close",
@@ -33,6 +34,7 @@ __all__ = [
     "list_tickets",
     "locate",
     "merge",
+    "open_report",
     "open_ticket",
     "possible_duplicate",
     "rate",

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import ColumnElement, bindparam, literal_column, or_
 from sqlmodel import Session, col, select
 
 from cases.clock import as_utc
+from cases.db import core_connection
 from cases.models import Status, Ticket, TicketEvent
 from cases.rules.schema import Rules
 from cases.services.authz import target_in_scope
@@ -50,12 +51,15 @@ def find_by_message(session: Session, *, chat_id: int, message_id: int) -> Ticke
 DUPLICATE_WINDOW = timedelta(hours=48)
 """How far back an earlier report of the same kind in the same grid counts as a possible duplicate."""
 _STILL_HANDLED = (Status.OPEN.value, Status.CLAIMED.value)
+_T = Ticket.__table__  # type: ignore[attr-defined]
+_STILL_HANDLED_SQL: list[ColumnElement[Any]] = [literal_column(f"'{status}'") for status in _STILL_HANDLED]
+"""The statuses as SQL literals (constant identifiers): ``IN ('open', 'claimed')`` is part of the statement,
+not a list parameter SQLAlchemy would expand into the SQL text again on every execution."""
 _SAME_PROBLEM = (
-    select(col(Ticket.id), col(Ticket.created_at))
-    .where(col(Ticket.area) == bindparam("area"), col(Ticket.status).in_(_STILL_HANDLED),
-           col(Ticket.category) == bindparam("category"), col(Ticket.id) != bindparam("id"),
-           col(Ticket.created_at) >= bindparam("since"), col(Ticket.created_at) <= bindparam("until"))
-    .order_by(col(Ticket.id).desc())
+    select(_T.c.id, _T.c.created_at)
+    .where(_T.c.area == bindparam("area"), _T.c.status.in_(_STILL_HANDLED_SQL), _T.c.category == bindparam("category"),
+           _T.c.id != bindparam("id"), _T.c.created_at >= bindparam("since"), _T.c.created_at <= bindparam("until"))
+    .order_by(_T.c.id.desc())
     .limit(1)
 )
 
@@ -81,7 +85,7 @@ def possible_duplicate(session: Session, ticket: Ticket, *, window: timedelta = 
     if ticket.area is None or ticket.category == "other" or ticket.id is None:
         return None
     created = as_utc(ticket.created_at)
-    row = session.execute(_SAME_PROBLEM, params={
+    row = core_connection(session).execute(_SAME_PROBLEM, {
         "area": ticket.area, "category": ticket.category, "id": ticket.id, "since": created - window,
         "until": created,
     }).first()

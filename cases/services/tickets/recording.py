@@ -22,6 +22,7 @@ from cases.states import Action, next_status
 __all__ = [
     "authorize",
     "check_target",
+    "fresh_deadlines",
     "locked_ticket",
     "move",
     "person_by_id",
@@ -132,16 +133,18 @@ def move(
     return event
 
 
+def fresh_deadlines(rules: Rules, category: str, start: datetime) -> dict[str, Any]:
+    """The columns :func:`set_deadlines` sets, by name (for a row being built)."""
+    deadlines = deadlines_for(rules, category, start)
+    return {"claim_by": deadlines.claim_by, "resolve_by": deadlines.resolve_by, "warn_at": deadlines.warn_at,
+            "warned": False, "claim_reminders": 0, "escalation_level": 0}
+
+
 def set_deadlines(ticket: Ticket, rules: Rules, start: datetime) -> None:
     """Fresh claim, resolve and warning deadlines for the ticket's category from ``start``, with the
     reminder, warning and escalation counts back to zero."""
-    deadlines = deadlines_for(rules, ticket.category, start)
-    ticket.claim_by, ticket.resolve_by, ticket.warn_at = (
-        deadlines.claim_by,
-        deadlines.resolve_by,
-        deadlines.warn_at,
-    )
-    ticket.warned, ticket.claim_reminders, ticket.escalation_level = False, 0, 0
+    for name, value in fresh_deadlines(rules, ticket.category, start).items():
+        setattr(ticket, name, value)
 
 
 def check_target(rules: Rules, target: str) -> None:
