@@ -4,9 +4,10 @@ dispatched, or let go from a hold. Opening is idempotent per (chat, message), ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec
 
 from sqlalchemy import insert
 from sqlalchemy.orm import make_transient_to_detached
@@ -32,6 +33,8 @@ from cases.services.tickets.recording import (
     with_channel,
 )
 from cases.states import Action
+
+P = ParamSpec("P")
 
 __all__ = ["Opened", "locate", "open_report", "open_ticket", "release_hold"]
 
@@ -70,37 +73,6 @@ class Opened:
     def created(self) -> bool:
         """Whether this call opened the ticket."""
         return self.event_id is not None
-
-
-def open_ticket(
-    session: Session,
-    *,
-    rules: Rules,
-    reporter: Person,
-    chat_id: int,
-    message_id: int,
-    text: str,
-    category: str,
-    priority: str,
-    area: str | None,
-    target: str | None,
-    route_index: int | None,
-    explanation: dict[str, Any],
-    photo_file_id: str | None = None,
-    voice_file_id: str | None = None,
-    lat: float | None = None,
-    lon: float | None = None,
-    held: bool = False,
-    now: datetime,
-) -> tuple[Ticket, bool]:
-    """:func:`open_report` for callers that need only ``(ticket, created)``."""
-    opened = open_report(
-        session, rules=rules, reporter=reporter, chat_id=chat_id, message_id=message_id, text=text,
-        category=category, priority=priority, area=area, target=target, route_index=route_index,
-        explanation=explanation, photo_file_id=photo_file_id, voice_file_id=voice_file_id, lat=lat, lon=lon,
-        held=held, now=now,
-    )
-    return opened.ticket, opened.created
 
 
 def open_report(
@@ -166,6 +138,19 @@ def open_report(
     make_transient_to_detached(ticket)
     session.add(ticket)
     return Opened(ticket, int(event_key[0]))
+
+
+def _ticket_and_created(opening: Callable[P, Opened]) -> Callable[P, tuple[Ticket, bool]]:
+    """``opening`` with its result as ``(ticket, created)``: the same parameters, checked the same way."""
+    def pair(*args: P.args, **kwargs: P.kwargs) -> tuple[Ticket, bool]:
+        opened = opening(*args, **kwargs)
+        return opened.ticket, opened.created
+
+    pair.__doc__ = ":func:`open_report` for callers that need only ``(ticket, created)``."
+    return pair
+
+
+open_ticket = _ticket_and_created(open_report)
 
 
 def locate(
