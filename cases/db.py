@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -18,11 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from cases.models import TicketEvent
+
+T = TypeVar("T")
 
 DEFAULT_URL = "sqlite:///gridbot.db"
 BUSY_TIMEOUT_SECONDS = 30
@@ -126,6 +130,23 @@ def core_connection(session: Session) -> Connection:
     if session.autoflush:
         session.flush()
     return session.connection()
+
+
+def built_as_loaded(model: type[T], values: Mapping[Any, Any]) -> T:
+    """A transient ``model`` instance holding ``values``, built the way the ORM builds a loaded row (a bare
+    instance, its attributes set at once): sqlmodel's constructor and attribute assignments go through pydantic
+    and the ORM's attribute events field by field (about 0.2 ms for a ticket). Give it to
+    :func:`attach_as_loaded` once ``values`` hold its primary key."""
+    instance: T = manager_of_class(model).new_instance()
+    instance.__dict__.update(values)
+    return instance
+
+
+def attach_as_loaded(session: Session, instance: object) -> None:
+    """Attach an instance of :func:`built_as_loaded` to ``session`` as if the session had just read it: its
+    values are the loaded state (nothing to write for them), and later changes to it are flushed."""
+    make_transient_to_detached(instance)
+    session.add(instance)
 
 
 READ_ONLY = "gridbot_read_only"

@@ -10,13 +10,11 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from cases.clock import as_utc
-from cases.db import core_connection
+from cases.db import attach_as_loaded, built_as_loaded, core_connection
 from cases.models import Invite, Person, Role, RoleAssignment
 from cases.rules.schema import Rules
 from cases.services.authz import roles_of
@@ -45,7 +43,6 @@ __all__ = [
 
 _PERSON = Person.__table__  # type: ignore[attr-defined]
 _ROLE = RoleAssignment.__table__  # type: ignore[attr-defined]
-_NEW_PERSON = manager_of_class(Person)
 _BY_TELEGRAM_ID = select(_PERSON).where(_PERSON.c.telegram_id == bindparam("telegram_id"))
 
 
@@ -56,10 +53,8 @@ def _attached(session: Session, row: Row[Any]) -> Person:
     comes through here: about 20 µs less per person than an ORM query."""
     person = session.identity_map.get(identity_key(Person, row.id))
     if person is None:
-        person = _NEW_PERSON.new_instance()
-        person.__dict__.update(row._mapping)
-        make_transient_to_detached(person)
-        session.add(person)
+        person = built_as_loaded(Person, row._mapping)
+        attach_as_loaded(session, person)
     return person
 
 
